@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* `hutch run` flags → a hutch_spec and the CLI's own settings. No side effects beyond the spec
+ * (unit-tested). */
+#ifndef HUTCH_ARGS_H
+#define HUTCH_ARGS_H
+
+#include <stdbool.h>
+
+#include "hutch.h"
+
+struct run_args {
+    const char *events;   /* --events PATH | - | fd:N */
+    const char *id;       /* --id */
+    bool has_rootfs;      /* --rootfs or --image given */
+    bool dashdash;        /* the command followed "--" */
+    int first_positional; /* index in argv of the first positional (image or command), or argc */
+    char error[256];      /* a usage error (unknown flag, missing value); *err stays NULL */
+};
+
+/*
+ * Parse argv[1..] (argv[0] = "run") up to the first positional argument, applying options to
+ * spec. Returns 0, or -EINVAL with *err naming the flag and what was expected. A flag that
+ * follows a positional belongs to the command, as in docker.
+ */
+int args_parse_run(int argc, char **argv, struct hutch_spec *spec, struct run_args *out,
+                   struct hutch_error **err);
+/* Usage text of `hutch run`. */
+extern const char args_run_usage[];
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* hutch's init: pid 1 of the sandbox. It reaps orphans, forwards signals to the workload, and
+ * reports the workload's wait status to the supervisor before exiting with it. When it exits the
+ * kernel kills whatever is left in the pid namespace. */
+#include <errno.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "sandbox.h"
+#include "sync.h"
+#include "sys.h"
+
+static void init_drop_privileges(void)
+{
+    /* init needs nothing but to signal the workload, which may run as another user */
+    for (int c = 0; c <= CAP_LAST_CAP; c++)
+        if (c != CAP_KILL)
+            prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+    uint32_t keep[2] = {1u << CAP_KILL, 0}, none[2] = {0, 0};
+    sys_capset(keep, keep, none);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+__attribute__((noreturn)) void init_main(int sync_fd, pid_t workload)
+{
+    /* hold no fd but the handshake: nothing of the host stays reachable through pid 1 */
+    if (sync_fd > 0)
+        close_range(0, (unsigned)sync_fd - 1, 0);
+    close_range((unsigned)sync_fd + 1, ~0U, 0);
+    init_drop_privileges();
+    prctl(PR_SET_NAME, "hutch-init", 0, 0, 0);
+
+    sigset_t all;
+    sigfillset(&all); /* blocked since before fork: no signal is lost between fork and here */
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&all, &si);
+        if (sig < 0)
+            continue;
+        if (sig == SIGCHLD) {
+            int st;
+            pid_t p;
+            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (p != workload)
+                    continue;
+                struct sync_msg m;
+                memset(&m, 0, sizeof(m));
+                m.type = SYNC_EXIT;
+                m.a = (uint64_t)(unsigned)st;
+                sync_send(sync_fd, &m, -1, 0);
+                _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+            }
+            continue;
+        }
+        if (sig == INIT_SIG_TERM_ALL) {
+            /* timeout: SIGTERM to every process of the sandbox but init */
+            kill(-1, SIGTERM);
+            continue;
+        }
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        kill(workload, sig);
+    }
+}

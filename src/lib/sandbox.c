@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The story of a sandbox (DESIGN.md §2), one line per step. Each step is timed and reported as
+ * a `phase` event and, on failure, everything done so far is undone by sandbox_teardown(),
+ * which `hutch gc` reuses for sandboxes whose supervisor died.
+ *
+ * prepare: resolve → seccomp → state → cgroup → net → clone → attach → mounts (child)
+ * launch:  creds → caps → no_new_privs → seccomp → close fds → execve (child)
+ */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "ctx.h"
+#include "net.h"
+#include "resolve.h"
+#include "seccomp.h"
+#include "state.h"
+#include "store.h"
+#include "sync.h"
+#include "sys.h"
+
+#define PHASE(sb, name, expr)                                                                     \
+    ({                                                                                            \
+        uint64_t t0_ = now_mono_ns();                                                             \
+        int r_ = (expr);                                                                          \
+        if (r_ >= 0)                                                                              \
+            sandbox_emit_phase(sb, name, now_mono_ns() - t0_);                                    \
+        r_;                                                                                       \
+    })
+
+/* ---------------------------------------------------------------- events */
+
+int sandbox_ev_begin(struct hutch_sandbox *sb, enum hutch_event_type t)
+{
+    sb->evbuf.len = 0;
+    return event_begin(&sb->evbuf, t, sb->id, now_real_ns());
+}
+
+void sandbox_emit(struct hutch_sandbox *sb, enum hutch_event_type t)
+{
+    if (!sb->on_event || event_end(&sb->evbuf) < 0)
+        return;
+    struct hutch_event ev = {.type = t, .json = sb->evbuf.data, .len = sb->evbuf.len};
+    sb->on_event(&ev, sb->userdata);
+}
+
+void sandbox_emit_phase(struct hutch_sandbox *sb, const char *name, uint64_t ns)
+{
+    if (!sb->on_event)
+        return;
+    if (sandbox_ev_begin(sb, HUTCH_EVENT_PHASE) == 0 && event_str(&sb->evbuf, "name", name) == 0 &&
+        event_u64(&sb->evbuf, "ns", ns) == 0)
+        sandbox_emit(sb, HUTCH_EVENT_PHASE);
+}
+
+void sandbox_emit_error(struct hutch_sandbox *sb, const struct hutch_error *err)
+{
+    if (!sb->on_event || !err)
+        return;
+    _cleanup_free_ char *line = hutch_error_format(err);
+    if (sandbox_ev_begin(sb, HUTCH_EVENT_ERROR) == 0 &&
+        event_i64(&sb->evbuf, "code", hutch_error_exit_status(err)) == 0 &&
+        event_str(&sb->evbuf, "message", line ? line : err->message) == 0 &&
+        event_error_chain(&sb->evbuf, "cause", err) == 0)
+        sandbox_emit(sb, HUTCH_EVENT_ERROR);
+}
+
+static void emit_create(struct hutch_sandbox *sb)
+{
+    if (!sb->on_event || sandbox_ev_begin(sb, HUTCH_EVENT_SANDBOX_CREATE) < 0)
+        return;
+    const struct hutch_spec *s = sb->spec;
+    static const char *const nets[] = {"none", "host", "bridge", "internal", "sandbox"};
+    struct buf *b = &sb->evbuf;
+    int r = event_strv(b, "command", sb->plan.argv);
+    r = r ?: (sb->image ? event_str(b, "image", sb->image->ref) : event_str(b, "rootfs", sb->plan.lowers[0]));
+    r = r ?: event_str(b, "hostname", sb->plan.hostname);
+    r = r ?: event_i64(b, "uid", sb->plan.uid);
+    r = r ?: event_i64(b, "gid", sb->plan.gid);
+    r = r ?: event_str(b, "network", nets[s->net]);
+    r = r ?: event_bool(b, "read_only", s->read_only);
+    r = r ?: event_str(b, "seccomp", s->privileged ? "unconfined" : (s->seccomp ? s->seccomp : "default"));
+    r = r ?: event_u64(b, "memory_limit", s->memory);
+    r = r ?: event_i64(b, "pids_limit", s->pids_limit);
+    r = r ?: event_u64(b, "timeout_ns", s->timeout_ns);
+    const char *warn = net_warning(sb->net);
+    if (!warn && s->privileged)
+        warn = "--privileged: all capabilities, no seccomp filter, no masked paths";
+    r = r ?: (warn ? event_str(b, "warning", warn) : 0);
+    if (!r)
+        sandbox_emit(sb, HUTCH_EVENT_SANDBOX_CREATE);
+}
+
+/* ---------------------------------------------------------------- steps */
+
+static void init_fds(struct hutch_sandbox *sb)
+{
+    sb->lock_fd = sb->pidfd = sb->sync_fd = sb->exec_fd = sb->epfd = -1;
+    sb->out_fd = sb->err_fd = sb->timer_fd = sb->pty_fd = -1;
+    sb->stdin_fd = sb->stdout_fd = sb->stderr_fd = -1;
+}
+
+static int step_state(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    int r = state_create(sb->ctx->run_dir, sb->id, &sb->state_dir, &sb->lock_fd, err);
+    if (r < 0)
+        return r;
+    if (asprintf(&sb->plan.stage_dir, "%s/root", sb->state_dir) < 0)
+        return hutch_err(err, ENOMEM, NULL, "state", "out of memory");
+    if (sb->image && (r = store_pin(sb->ctx, sb->image, sb->state_dir, err)) < 0)
+        return r;
+    struct buf b = {0};
+    r = buf_printf(&b, "{\"id\":\"%s\",\"pid\":%d,\"created\":%llu", sb->id, (int)getpid(),
+                   (unsigned long long)now_real_ns());
+    r = r ?: event_strv(&b, "command", sb->plan.argv);
+    r = r ?: (sb->image ? event_str(&b, "image", sb->image->ref)
+                        : event_str(&b, "rootfs", sb->plan.lowers[0]));
+    r = r ?: buf_puts(&b, "}\n");
+    if (!r)
+        r = state_write(sb->state_dir, "info.json", b.data);
+    buf_free(&b);
+    return r < 0 ? hutch_err(err, r, "write", sb->state_dir, "cannot write info.json") : 0;
+}
+
+static int step_cgroup(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    return cgroup_create(sb->spec, sb->id, sb->state_dir, &sb->cg, err);
+}
+
+static int step_net(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    int r = net_prepare(sb->ctx, sb->spec, sb->id, sb->state_dir, &sb->net, err);
+    if (r < 0)
+        return r;
+    r = net_etc_files(sb->net, sb->plan.hostname, &sb->plan.etc_hosts, &sb->plan.etc_resolv);
+    return r < 0 ? hutch_err(err, r, NULL, "--network", "cannot prepare /etc/hosts") : 0;
+}
+
+/* Pipes and the handshake, then clone3 into the namespaces (and the v2 cgroup, so not one
+ * instruction of the child runs outside it). */
+static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error **err)
+{
+    int sp[2] = {-1, -1}, ex[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
+    int r = 0;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+        pipe2(ex, O_CLOEXEC) < 0 ||
+        (!sb->spec->tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0))) {
+        r = hutch_err_sys(err, "pipe", "supervisor");
+        goto out;
+    }
+    int one = 1;
+    setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+    uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+                     net_clone_flags(sb->net) | CLONE_PIDFD;
+    struct sys_clone_args ca = {.flags = flags, .pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
+                                .exit_signal = 0};
+    int cgfd = sb->cg ? cgroup_clone_fd(sb->cg) : -1;
+    if (cgfd >= 0 && !getenv("HUTCH_NO_CLONE_INTO_CGROUP")) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)cgfd;
+    }
+    pid_t pid = sys_clone3(&ca);
+    if (pid < 0 && (ca.flags & CLONE_INTO_CGROUP)) {
+        /* older kernels or a group clone3 can not enter: attach before release instead */
+        ca.flags &= ~CLONE_INTO_CGROUP;
+        pid = sys_clone3(&ca);
+    }
+    if (pid == 0) {
+        close(sp[0]);
+        child_main(sb, sp[1], ex[1], out[1], er[1], sb->spec->interactive ? stdin_fd : -1);
+    }
+    if (pid < 0) {
+        r = hutch_err_sys(err, "clone3", "namespaces");
+        goto out;
+    }
+    sb->pid = pid;
+    sb->sync_fd = TAKE_FD(sp[0]);
+    sb->exec_fd = TAKE_FD(ex[0]);
+    sb->out_fd = TAKE_FD(out[0]);
+    sb->err_fd = TAKE_FD(er[0]);
+    char pidtxt[32];
+    snprintf(pidtxt, sizeof(pidtxt), "%d\n", (int)pid);
+    state_write(sb->state_dir, "init.pid", pidtxt);
+out:
+    close_fd(&sp[0]);
+    close_fd(&sp[1]);
+    close_fd(&ex[0]);
+    close_fd(&ex[1]);
+    close_fd(&out[0]);
+    close_fd(&out[1]);
+    close_fd(&er[0]);
+    close_fd(&er[1]);
+    return r;
+}
+
+static int step_attach(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    int r = sb->cg ? PHASE(sb, "cgroup.attach", cgroup_attach(sb->cg, sb->pid, err)) : 0;
+    r = r ?: PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err));
+    if (r < 0)
+        return r;
+    /* release the child: from here on it is confined by everything above */
+    r = sync_send_type(sb->sync_fd, SYNC_GO, 0);
+    return r < 0 ? hutch_err(err, r, "send", "handshake", "cannot release the child") : 0;
+}
+
+/* Relay the child's phases until its init reports the workload forked (or an error). */
+static int step_wait_child(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    for (;;) {
+        struct sync_msg m;
+        int pty = -1;
+        pid_t cpid = 0;
+        int r = sync_recv(sb->sync_fd, &m, &pty, &cpid);
+        if (r <= 0)
+            return hutch_err(err, r ? r : EPIPE, "setup", "sandbox",
+                             "the sandbox's init ended during setup");
+        switch (m.type) {
+        case SYNC_PHASE:
+            sandbox_emit_phase(sb, m.text, m.a);
+            break;
+        case SYNC_PTY:
+            sb->pty_fd = pty;
+            sb->out_fd = fcntl(pty, F_DUPFD_CLOEXEC, 3);
+            break;
+        case SYNC_ERROR:
+            return hutch_err(err, m.err, "setup", "sandbox", "%s", m.text);
+        case SYNC_READY:
+            sb->wl_pid_in = (pid_t)m.a;
+            sb->wl_pid = m.a == 1 ? sb->pid : cpid;
+            return 0;
+        default:
+            if (pty >= 0)
+                close(pty);
+        }
+    }
+}
+
+/* EOF on the exec pipe: execve succeeded. A frame: it did not (126/127/125). */
+static int step_wait_exec(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    struct sync_msg m;
+    ssize_t n;
+    do
+        n = read(sb->exec_fd, &m, sizeof(m));
+    while (n < 0 && errno == EINTR);
+    close_fd(&sb->exec_fd);
+    sb->t_exec_mono = now_mono_ns();
+    if (n <= 0)
+        return 0;
+    if (n != (ssize_t)sizeof(m))
+        return hutch_err(err, EPROTO, "exec", "workload", "short error frame");
+    m.text[sizeof(m.text) - 1] = '\0';
+    int r = hutch_err(err, m.err ? m.err : EIO, "exec", NULL, "%s", m.text);
+    hutch_err_set_exit(err, m.status ? m.status : HUTCH_EXIT_INTERNAL);
+    return r;
+}
+
+static void emit_start(struct hutch_sandbox *sb)
+{
+    if (sandbox_ev_begin(sb, HUTCH_EVENT_PROCESS_START) == 0 &&
+        event_i64(&sb->evbuf, "pid", sb->wl_pid) == 0 &&
+        event_i64(&sb->evbuf, "pid_inside", sb->wl_pid_in) == 0 &&
+        event_i64(&sb->evbuf, "init_pid", sb->pid) == 0)
+        sandbox_emit(sb, HUTCH_EVENT_PROCESS_START);
+}
+
+/* Undo whatever was done, in reverse; safe at every stage and twice. */
+static void sandbox_teardown(struct hutch_sandbox *sb)
+{
+    if (sb->pid > 0) {
+        supervisor_kill_all(sb, SIGKILL);
+        siginfo_t si;
+        while (waitid(P_PIDFD, (id_t)sb->pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
+            ;
+        sb->pid = 0;
+    }
+    if (sb->cg) {
+        cgroup_kill_all(sb->cg);
+        cgroup_destroy(sb->cg);
+        sb->cg = NULL;
+    }
+    net_teardown(sb->net);
+    sb->net = NULL;
+    if (sb->state_dir) {
+        state_remove(sb->state_dir);
+        free(sb->state_dir);
+        sb->state_dir = NULL;
+    }
+    close_fd(&sb->lock_fd);
+}
+
+static void sandbox_free(struct hutch_sandbox *sb)
+{
+    int *fds[] = {&sb->pidfd, &sb->sync_fd, &sb->exec_fd, &sb->epfd, &sb->out_fd,
+                  &sb->err_fd, &sb->timer_fd, &sb->pty_fd, &sb->lock_fd};
+    for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+        close_fd(fds[i]);
+    resolve_plan_free(&sb->plan);
+    image_rootfs_free(sb->image);
+    buf_free(&sb->evbuf);
+    free(sb);
+}
+
+HUTCH_API int hutch_sandbox_start(struct hutch_ctx *ctx, const struct hutch_spec *spec,
+                                  const struct hutch_start_opts *opts,
+                                  struct hutch_sandbox **out, struct hutch_error **err)
+{
+    struct hutch_start_opts o = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+    if (opts)
+        memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+    struct hutch_sandbox *sb = calloc(1, sizeof(*sb));
+    if (!sb)
+        return hutch_err(err, ENOMEM, NULL, "sandbox", "out of memory");
+    init_fds(sb);
+    sb->ctx = ctx;
+    sb->spec = spec;
+    sb->on_event = o.on_event;
+    sb->userdata = o.userdata;
+    sb->output_events = o.output_events;
+    sb->stdin_fd = o.stdin_fd;
+    sb->stdout_fd = o.stdout_fd;
+    sb->stderr_fd = o.stderr_fd;
+    sb->max_output = spec->max_output;
+    sb->t_start_mono = now_mono_ns();
+    int r = resolve_id(o.id, sb->id, err);
+
+    /* the story: each line one step; bad input costs nothing (resolve creates nothing) */
+    uint64_t t0 = now_mono_ns();
+    r = r ?: resolve_spec(sb, err);
+    if (!r) {
+        emit_create(sb);
+        sandbox_emit_phase(sb, "resolve", now_mono_ns() - t0);
+    }
+    r = r ?: PHASE(sb, "seccomp", resolve_seccomp(sb, err));
+    r = r ?: PHASE(sb, "state", step_state(sb, err));
+    r = r ?: PHASE(sb, "cgroup", step_cgroup(sb, err));
+    r = r ?: PHASE(sb, "net.prepare", step_net(sb, err));
+    r = r ?: PHASE(sb, "clone", step_clone(sb, o.stdin_fd, err));
+    r = r ?: step_attach(sb, err);
+    r = r ?: PHASE(sb, "child", step_wait_child(sb, err));
+    r = r ?: PHASE(sb, "exec", step_wait_exec(sb, err));
+    if (!r)
+        emit_start(sb);
+    r = r ?: supervisor_setup(sb, err);
+    if (r < 0) {
+        if (err)
+            sandbox_emit_error(sb, *err);
+        sandbox_teardown(sb);
+        sandbox_free(sb);
+        return r;
+    }
+    sb->spec = spec;
+    sb->state = SB_RUNNING;
+    *out = sb;
+    return 0;
+}
+
+HUTCH_API const char *hutch_sandbox_id(const struct hutch_sandbox *sb)
+{
+    return sb->id;
+}
+
+HUTCH_API int hutch_sandbox_fd(const struct hutch_sandbox *sb)
+{
+    return sb->epfd;
+}
+
+HUTCH_API pid_t hutch_sandbox_pid(const struct hutch_sandbox *sb)
+{
+    return sb->wl_pid;
+}
+
+HUTCH_API int hutch_sandbox_dispatch(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    return supervisor_dispatch(sb, err);
+}
+
+HUTCH_API int hutch_sandbox_wait(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    while (sb->state != SB_ENDED) {
+        struct epoll_event ev;
+        int n = epoll_wait(sb->epfd, &ev, 1, -1);
+        if (n < 0 && errno != EINTR)
+            return hutch_err_sys(err, "epoll_wait", "supervisor");
+        int r = supervisor_dispatch(sb, err);
+        if (r < 0)
+            return r;
+    }
+    return sb->exit_status;
+}
+
+HUTCH_API int hutch_sandbox_kill(struct hutch_sandbox *sb, int sig)
+{
+    if (sb->state == SB_ENDED)
+        return -ESRCH;
+    if (sig == SIGKILL) {
+        supervisor_kill_all(sb, SIGKILL);
+        return 0;
+    }
+    /* init forwards it to the workload */
+    return sys_pidfd_send_signal(sb->pidfd, sig) < 0 ? -errno : 0;
+}
+
+HUTCH_API int hutch_sandbox_resize(struct hutch_sandbox *sb, unsigned rows, unsigned cols)
+{
+    if (sb->pty_fd < 0)
+        return -ENOTTY;
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    return ioctl(sb->pty_fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+HUTCH_API int hutch_sandbox_exit_status(const struct hutch_sandbox *sb)
+{
+    return sb->state == SB_ENDED ? sb->exit_status : -EBUSY;
+}
+
+HUTCH_API void hutch_sandbox_destroy(struct hutch_sandbox *sb)
+{
+    if (!sb)
+        return;
+    sandbox_teardown(sb);
+    if (sandbox_ev_begin(sb, HUTCH_EVENT_SANDBOX_REMOVE) == 0)
+        sandbox_emit(sb, HUTCH_EVENT_SANDBOX_REMOVE);
+    sandbox_free(sb);
+}
