@@ -222,6 +222,8 @@ static int check_volumes(const struct hutch_spec *s, struct hutch_error **err)
 {
     for (int i = 0; i < s->nvolumes; i++) {
         struct stat st;
+        if (!s->volumes[i].src)
+            continue;
         if (stat(s->volumes[i].src, &st) < 0)
             return hutch_err(err, errno, "stat", "--volume", "source %s: %s",
                              s->volumes[i].src, strerror(errno));

@@ -324,9 +324,46 @@ static int path_depth(const char *p)
     return d;
 }
 
+/* An overlay volume: lower (or nothing) + a private upper on disk, for caches committed later. */
+static int mount_overlay_volume(struct hutch_sandbox *sb, int rootfd, const struct spec_volume *v,
+                                struct cerr *ce)
+{
+    _cleanup_close_ int t = mnt_mkpoint_in_root(rootfd, v->dst, true);
+    if (t < 0)
+        return fail(ce, t, "cache destination %s", v->dst);
+    char empty[PATH_MAX];
+    const char *lower = v->src;
+    if (!lower) { /* overlay needs a lower layer: an empty directory beside the upper */
+        snprintf(empty, sizeof(empty), "%s.empty", v->work);
+        if (mkdir(empty, 0755) < 0 && errno != EEXIST)
+            return fail(ce, -errno, "mkdir %s", empty);
+        lower = empty;
+    }
+    char opts[3 * PATH_MAX + 64];
+    size_t len = 0;
+    opts[0] = '\0';
+    len += (size_t)snprintf(opts, sizeof(opts), "lowerdir=");
+    if (append_escaped(opts, sizeof(opts), &len, lower) < 0)
+        return fail(ce, -E2BIG, "cache %s", v->dst);
+    len += (size_t)snprintf(opts + len, sizeof(opts) - len, ",upperdir=");
+    if (append_escaped(opts, sizeof(opts), &len, v->upper) < 0)
+        return fail(ce, -E2BIG, "cache %s", v->dst);
+    len += (size_t)snprintf(opts + len, sizeof(opts) - len, ",workdir=");
+    if (append_escaped(opts, sizeof(opts), &len, v->work) < 0)
+        return fail(ce, -E2BIG, "cache %s", v->dst);
+    char tgt[64];
+    snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", t);
+    (void)sb;
+    if (mount("overlay", tgt, "overlay", MS_NODEV | MS_NOSUID, opts) < 0)
+        return fail(ce, -errno, "mount the cache overlay on %s", v->dst);
+    return 0;
+}
+
 static int mount_volume(struct hutch_sandbox *sb, int rootfd, const struct spec_volume *v,
                         struct cerr *ce)
 {
+    if (v->upper)
+        return mount_overlay_volume(sb, rootfd, v, ce);
     /* the source is a host path: resolved here, before pivot_root, in the host's view */
     _cleanup_close_ int src = open(v->src, O_PATH | O_CLOEXEC);
     if (src < 0)

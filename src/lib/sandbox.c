@@ -108,7 +108,7 @@ static void emit_create(struct hutch_sandbox *sb)
 
 static void init_fds(struct hutch_sandbox *sb)
 {
-    sb->lock_fd = sb->pidfd = sb->sync_fd = sb->exec_fd = sb->epfd = -1;
+    sb->lock_fd = sb->pidfd = sb->sync_fd = sb->exec_fd = sb->epfd = sb->mntns_fd = -1;
     sb->out_fd = sb->err_fd = sb->timer_fd = sb->pty_fd = -1;
     sb->stdin_fd = sb->stdout_fd = sb->stderr_fd = -1;
 }
@@ -241,6 +241,14 @@ static int step_wait_child(struct hutch_sandbox *sb, struct hutch_error **err)
         case SYNC_READY:
             sb->wl_pid_in = (pid_t)m.a;
             sb->wl_pid = m.a == 1 ? sb->pid : cpid;
+            if (sb->spec->keep_mntns) {
+                /* an nsfs fd keeps the namespace and its mounts after every process is gone */
+                char p[64];
+                snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)sb->pid);
+                sb->mntns_fd = open(p, O_RDONLY | O_CLOEXEC);
+                if (sb->mntns_fd < 0)
+                    return hutch_err_sys(err, "open", p);
+            }
             return 0;
         default:
             if (pty >= 0)
@@ -288,6 +296,7 @@ static void sandbox_teardown(struct hutch_sandbox *sb)
             ;
         sb->pid = 0;
     }
+    close_fd(&sb->mntns_fd); /* the sandbox's mounts go with the last reference */
     if (sb->cg) {
         cgroup_kill_all(sb->cg);
         cgroup_destroy(sb->cg);
@@ -305,7 +314,7 @@ static void sandbox_teardown(struct hutch_sandbox *sb)
 
 static void sandbox_free(struct hutch_sandbox *sb)
 {
-    int *fds[] = {&sb->pidfd, &sb->sync_fd, &sb->exec_fd, &sb->epfd, &sb->out_fd,
+    int *fds[] = {&sb->pidfd, &sb->sync_fd, &sb->exec_fd, &sb->epfd, &sb->out_fd, &sb->mntns_fd,
                   &sb->err_fd, &sb->timer_fd, &sb->pty_fd, &sb->lock_fd};
     for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
         close_fd(fds[i]);

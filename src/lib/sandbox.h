@@ -72,6 +72,7 @@ struct hutch_sandbox {
     pid_t wl_pid;      /* workload, host pid */
     pid_t wl_pid_in;   /* workload, pid inside */
     int sync_fd;       /* parent end of the handshake */
+    int mntns_fd;      /* the sandbox's mount namespace, kept for copy-out (spec->keep_mntns) */
     int exec_fd;       /* read end of the workload's exec pipe */
 
     /* supervision */

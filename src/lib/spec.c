@@ -89,6 +89,8 @@ HUTCH_API void hutch_spec_free(struct hutch_spec *s)
     for (int i = 0; i < s->nvolumes; i++) {
         free(s->volumes[i].src);
         free(s->volumes[i].dst);
+        free(s->volumes[i].upper);
+        free(s->volumes[i].work);
     }
     free(s->volumes);
     for (int i = 0; i < s->ntmpfs; i++)
@@ -214,9 +216,37 @@ static int set_volume(struct hutch_spec *s, const char *v, struct hutch_error **
     vol->src = strdup(src);
     vol->dst = strdup(dst);
     vol->ro = ro;
+    vol->upper = vol->work = NULL;
     if (!vol->src || !vol->dst) {
         free(vol->src);
         free(vol->dst);
+        return -ENOMEM;
+    }
+    s->nvolumes++;
+    return 0;
+}
+
+int spec_add_overlay_volume(struct hutch_spec *s, const char *lower, const char *upper,
+                            const char *work, const char *dst)
+{
+    if (!upper || !work || !path_ok_abs(dst) || !path_ok_abs(upper) || !path_ok_abs(work) ||
+        (lower && !path_ok_abs(lower)))
+        return -EINVAL;
+    struct spec_volume *nv = realloc(s->volumes, sizeof(*nv) * (size_t)(s->nvolumes + 1));
+    if (!nv)
+        return -ENOMEM;
+    s->volumes = nv;
+    struct spec_volume *v = &nv[s->nvolumes];
+    memset(v, 0, sizeof(*v));
+    v->src = lower ? strdup(lower) : NULL;
+    v->dst = strdup(dst);
+    v->upper = strdup(upper);
+    v->work = strdup(work);
+    if ((lower && !v->src) || !v->dst || !v->upper || !v->work) {
+        free(v->src);
+        free(v->dst);
+        free(v->upper);
+        free(v->work);
         return -ENOMEM;
     }
     s->nvolumes++;

@@ -11,9 +11,11 @@
 #include "hutch.h"
 
 struct spec_volume {
-    char *src; /* host path (absolute) */
+    char *src; /* host path (absolute); for an overlay volume, the read-only lower dir */
     char *dst; /* path in the sandbox (absolute) */
     bool ro;
+    /* an overlay volume (caches): src as lower (may be NULL: empty), upper and work on disk */
+    char *upper, *work;
 };
 
 struct spec_tmpfs {
@@ -67,6 +69,9 @@ struct hutch_spec {
     struct spec_tmpfs *tmpfs;
     int ntmpfs;
 
+    /* keep the sandbox's mount namespace after the workload ends (artifact copy-out) */
+    bool keep_mntns;
+
     /* supervision */
     uint64_t timeout_ns;    /* 0 = none */
     uint64_t kill_grace_ns; /* default 10 s */
@@ -96,6 +101,10 @@ struct hutch_spec {
     char *net_name;
     bool nat;
 };
+
+/* Append an overlay volume (lower may be NULL) — used by jobs for overlay caches. */
+int spec_add_overlay_volume(struct hutch_spec *spec, const char *lower, const char *upper,
+                            const char *work, const char *dst);
 
 /* Set one option by its CLI long name (see hutch_spec_set in hutch.h). */
 int spec_set(struct hutch_spec *spec, const char *option, const char *value,
