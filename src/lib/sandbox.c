@@ -186,6 +186,8 @@ static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error
         r = hutch_err_sys(err, "clone3", "namespaces");
         goto out;
     }
+    if (ca.flags & CLONE_INTO_CGROUP)
+        cgroup_mark_cloned_into(sb->cg); /* born inside: attach skips the v2 group */
     sb->pid = pid;
     sb->sync_fd = TAKE_FD(sp[0]);
     sb->exec_fd = TAKE_FD(ex[0]);
