@@ -223,6 +223,11 @@ int rootfs_mount_dev(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
     r = mnt_fs_at(legacy, mq, "mqueue", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC);
     if (r < 0)
         return fail(ce, r, "mount /dev/mqueue");
+    /* no device node can be created anywhere the workload writes: /dev is read-only (device
+     * nodes still open for writing), every other writable mount is nodev */
+    r = mnt_set_flags(legacy, dev, MS_RDONLY | MS_NOSUID | MS_NOEXEC, false);
+    if (r < 0)
+        return fail(ce, r, "make /dev read-only");
     /* masks bind this node: make sure it is the one we made, not something of the image's */
     int nullfd = openat(dev, "null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
@@ -376,7 +381,14 @@ static int mount_volume(struct hutch_sandbox *sb, int rootfd, const struct spec_
     if (t < 0)
         return fail(ce, t, "volume destination %s", v->dst);
     int r = mnt_bind_at(sb->plan.legacy_mount, src, t, true, v->ro);
-    return r < 0 ? fail(ce, r, "bind %s on %s", v->src, v->dst) : 0;
+    if (r < 0)
+        return fail(ce, r, "bind %s on %s", v->src, v->dst);
+    /* a host directory must not become a way to reach devices (no devices cgroup needed) */
+    _cleanup_close_ int m = mnt_mkpoint_in_root(rootfd, v->dst, S_ISDIR(st.st_mode));
+    r = m < 0 ? m
+              : mnt_set_flags(sb->plan.legacy_mount, m,
+                              MS_NODEV | MS_NOSUID | (v->ro ? MS_RDONLY : 0), true);
+    return r < 0 ? fail(ce, r, "make %s nodev", v->dst) : 0;
 }
 
 static int mount_tmpfs(struct hutch_sandbox *sb, int rootfd, const struct spec_tmpfs *tm,
