@@ -50,6 +50,7 @@ STATIC_LIB := $(BUILD)/libhutch.a
 SHARED_LIB := $(BUILD)/libhutch.so.$(SOVERSION)
 HUTCH      := $(BUILD)/hutch
 PROBE      := $(BUILD)/tests/probe
+ATTACK     := $(BUILD)/tests/attack
 TEST_ROOTFS := $(BUILD)/rootfs
 
 .PHONY: all deps check unit integration security vmtest asan install uninstall run clean help \
@@ -111,9 +112,14 @@ $(PROBE): tests/probe.c | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
 
-$(TEST_ROOTFS)/.ready: tools/mkimage $(PROBE)
+# Escape attempts for tests/security, static too.
+$(ATTACK): tests/attack.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+$(TEST_ROOTFS)/.ready: tools/mkimage $(PROBE) $(ATTACK)
 	$(call msg,MKIMAGE,$(TEST_ROOTFS))
-	$(Q)tools/mkimage --rootfs $(TEST_ROOTFS) --add $(PROBE):/usr/bin/probe
+	$(Q)tools/mkimage --rootfs $(TEST_ROOTFS) --add $(PROBE):/usr/bin/probe --add $(ATTACK):/usr/bin/attack
 	$(Q)touch $@
 
 test-rootfs: $(TEST_ROOTFS)/.ready
@@ -144,7 +150,8 @@ fuzz:
 # ---------------------------------------------------------------- run
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tools/mkimage --default $(HUTCH)
+	$(Q)tools/mkimage --oci $(BUILD)/default-oci --tag hutch/default:latest
+	$(Q)$(HUTCH) image import --quiet $(BUILD)/default-oci --name hutch/default:latest
 	$(Q)$(HUTCH) run --events - -- sh -c 'echo "hello from $$(hostname), pid $$$$"; id; ls /'
 
 bench: all test-rootfs

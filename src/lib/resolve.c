@@ -87,7 +87,7 @@ static int resolve_rootfs(struct hutch_sandbox *sb, struct hutch_error **err)
             if (r == -ENOENT && !s->image)
                 return hutch_err(err, ENOENT, "resolve", "--rootfs",
                                  "no --rootfs given and the default image %s is not imported "
-                                 "(run `make run` or `tools/mkimage --default`)",
+                                 "(`make run` imports it)",
                                  DEFAULT_IMAGE);
             return r;
         }

@@ -453,6 +453,10 @@ int rootfs_write_files(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
 {
     struct sandbox_plan *p = &sb->plan;
     int r;
+    char hn[80];
+    snprintf(hn, sizeof(hn), "%s\n", p->hostname);
+    if ((r = write_in_root(rootfd, "/etc/hostname", hn, ce)) < 0)
+        return r;
     if (p->etc_hosts && (r = write_in_root(rootfd, "/etc/hosts", p->etc_hosts, ce)) < 0)
         return r;
     if (p->etc_resolv && (r = write_in_root(rootfd, "/etc/resolv.conf", p->etc_resolv, ce)) < 0)
