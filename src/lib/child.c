@@ -236,6 +236,11 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     if (sync_recv(sync_fd, &m, NULL, NULL) != 1 || m.type != SYNC_GO)
         _exit(HUTCH_EXIT_INTERNAL);
 
+    if (sb->plan.userns) {
+        /* still the host's root here: open what the namespace's root could not search */
+        CHILD_STEP("userns.hold", rootfs_hold_paths(sb, &ce));
+        CHILD_STEP("userns.root", userns_child_setup(&sb->plan.umap));
+    }
     int rootfd = CHILD_STEP("mount.rootfs", rootfs_mount_root(sb, &ce));
     CHILD_STEP("mount.check", rootfs_check_special_dirs(rootfd, &ce));
     CHILD_STEP("mount.proc", rootfs_mount_proc(sb, rootfd, &ce));

@@ -17,6 +17,7 @@
 #include "net.h"
 #include "state.h"
 #include "sys.h"
+#include "userns.h"
 #include "util.h"
 
 static bool valid_id(const char *id)
@@ -136,6 +137,7 @@ HUTCH_API int hutch_gc(struct hutch_ctx *ctx, char **json_out, struct hutch_erro
     struct buf b = {0};
     int r = buf_puts(&b, "[");
     r = r ?: for_each_state(ctx, gc_one, &b);
+    userns_gc(ctx->run_dir);
     r = r ?: buf_puts(&b, "]");
     if (r < 0) {
         buf_free(&b);

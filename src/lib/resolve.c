@@ -231,6 +231,18 @@ static int check_volumes(const struct hutch_spec *s, struct hutch_error **err)
     return 0;
 }
 
+static int resolve_userns(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    const struct hutch_spec *s = sb->spec;
+    struct sandbox_plan *p = &sb->plan;
+    if (s->userns == SPEC_USERNS_HOST)
+        return 0;
+    p->userns = true;
+    if (s->userns == SPEC_USERNS_MAP && userns_parse_map(s->userns_map, &p->umap) < 0)
+        return hutch_err(err, EINVAL, "parse", "--userns", "invalid map '%s'", s->userns_map);
+    return 0;
+}
+
 int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     const struct hutch_spec *s = sb->spec;
@@ -261,6 +273,7 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
         return hutch_err(err, r, NULL, "--env", "no memory");
     r = caps_plan(s, p->uid, &p->caps, &p->caps_ambient, err);
     r = r ?: precheck_command(sb, err);
+    r = r ?: resolve_userns(sb, err);
     if (r < 0)
         return r;
     p->no_new_privs = s->no_new_privs;
@@ -290,5 +303,12 @@ void resolve_plan_free(struct sandbox_plan *p)
     free(p->groups);
     free(p->etc_hosts);
     free(p->etc_resolv);
+    for (int i = 0; i < p->nheld_fds; i++)
+        close(p->held_fds[i]);
+    free(p->held_fds);
+    for (int i = 0; i < p->nvol_srcs; i++)
+        free(p->vol_srcs[i]);
+    free(p->vol_srcs);
+    free(p->userns_lease);
     memset(p, 0, sizeof(*p));
 }

@@ -88,8 +88,85 @@ static int overlay_legacy(struct sandbox_plan *p, const char *upper, const char 
     return 0;
 }
 
+static char *fd_path(int fd)
+{
+    char *s = NULL;
+    return asprintf(&s, "/proc/self/fd/%d", fd) < 0 ? NULL : s;
+}
+
+int rootfs_hold_paths(struct hutch_sandbox *sb, struct cerr *ce)
+{
+    struct sandbox_plan *p = &sb->plan;
+    /* (the child's own copy of the plan: replacing strings here changes nothing in the parent) */
+    for (int i = 0; i < p->nlowers; i++) {
+        int fd = open(p->lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char *s = fd < 0 ? NULL : fd_path(fd);
+        if (!s)
+            return fail(ce, -errno, "open %s", p->lowers[i]);
+        p->lowers[i] = s;
+    }
+    const struct hutch_spec *spec = sb->spec;
+    p->vol_srcs = calloc((size_t)spec->nvolumes + 1, sizeof(char *));
+    p->nvol_srcs = spec->nvolumes;
+    for (int i = 0; i < spec->nvolumes; i++) {
+        if (!spec->volumes[i].src)
+            continue;
+        int fd = open(spec->volumes[i].src, O_PATH | O_CLOEXEC);
+        if (fd < 0 || !p->vol_srcs || !(p->vol_srcs[i] = fd_path(fd)))
+            return fail(ce, -errno, "volume source %s", spec->volumes[i].src);
+    }
+    p->stage_fd = open(p->stage_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return p->stage_fd < 0 ? fail(ce, -errno, "open %s", p->stage_dir) : 0;
+}
+
+/* The stage tmpfs built detached and moved onto the stage fd, its directories reached through
+ * its own mount fd: nothing is looked up by a path the namespace's root may not search. */
+static int mount_root_userns(struct hutch_sandbox *sb, struct cerr *ce)
+{
+    struct sandbox_plan *p = &sb->plan;
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return fail(ce, -errno, "make / a slave mount");
+    _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+    char size[32];
+    snprintf(size, sizeof(size), "%llu", (unsigned long long)p->upper_size);
+    if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+        (p->upper_size && fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0) ||
+        fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return fail(ce, -errno, "create the stage tmpfs");
+    int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+    if (m < 0 || mkdirat(m, "upper", 0755) < 0 || mkdirat(m, "work", 0700) < 0 ||
+        mkdirat(m, "merged", 0755) < 0)
+        return fail(ce, -errno, "populate the stage tmpfs");
+    if (move_mount(m, "", p->stage_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return fail(ce, -errno, "mount the stage tmpfs");
+    char upper[64], work[64];
+    snprintf(upper, sizeof(upper), "/proc/self/fd/%d/upper", m);
+    snprintf(work, sizeof(work), "/proc/self/fd/%d/work", m);
+    _cleanup_close_ int tfd = openat(m, "merged", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_close_ int ofs = fsopen("overlay", FSOPEN_CLOEXEC);
+    if (tfd < 0 || ofs < 0)
+        return fail(ce, -errno, "overlay");
+    for (int i = 0; i < p->nlowers; i++)
+        if (fsconfig(ofs, FSCONFIG_SET_STRING, "lowerdir+", p->lowers[i], 0) < 0)
+            return fail(ce, -errno, "overlay layer %d", i);
+    /* no trusted.* xattrs for a namespace's root: overlay keeps its metadata in user.* */
+    if (fsconfig(ofs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+        fsconfig(ofs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+        fsconfig(ofs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+        fsconfig(ofs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return fail(ce, -errno, "mount the overlay rootfs in the user namespace");
+    _cleanup_close_ int om = fsmount(ofs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+    if (om < 0 || move_mount(om, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return fail(ce, -errno, "attach the overlay rootfs");
+    int rootfd = openat(m, "merged", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(m);
+    return rootfd < 0 ? fail(ce, -errno, "open the new root") : rootfd;
+}
+
 int rootfs_mount_root(struct hutch_sandbox *sb, struct cerr *ce)
 {
+    if (sb->plan.userns)
+        return mount_root_userns(sb, ce);
     struct sandbox_plan *p = &sb->plan;
     /* nothing we mount may propagate back to the host; host unmounts still reach us */
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -115,7 +192,9 @@ int rootfs_mount_root(struct hutch_sandbox *sb, struct cerr *ce)
         mkdir(merged, 0755) < 0)
         return fail(ce, -errno, "create the overlay directories in %s", p->stage_dir);
     /* the merged root takes the upper directory's attributes: copy the image's */
-    if (chown(upper, lst.st_uid, lst.st_gid) < 0 || chmod(upper, lst.st_mode & 07777) < 0)
+    /* (in a user namespace the image's owner may be unmapped: keep ours then) */
+    if ((chown(upper, lst.st_uid, lst.st_gid) < 0 && !(p->userns && errno == EINVAL)) ||
+        chmod(upper, lst.st_mode & 07777) < 0)
         return fail(ce, -errno, "chown %s", upper);
     _cleanup_close_ int tfd = open(merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (tfd < 0)
@@ -177,6 +256,23 @@ struct devnode {
     unsigned maj, min;
 };
 
+static int bind_host_node(bool legacy, int dev, const char *name)
+{
+    char host[64];
+    snprintf(host, sizeof(host), "/dev/%s", name);
+    _cleanup_close_ int src = open(host, O_PATH | O_CLOEXEC);
+    if (src < 0)
+        return -errno;
+    int f = openat(dev, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (f < 0)
+        return -errno;
+    close(f);
+    _cleanup_close_ int t = openat(dev, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (t < 0)
+        return -errno;
+    return mnt_bind_at(legacy, src, t, false, false);
+}
+
 int rootfs_mount_dev(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
 {
     bool legacy = sb->plan.legacy_mount;
@@ -198,9 +294,16 @@ int rootfs_mount_dev(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
     _cleanup_close_ int dev = open_plain_dir(rootfd, "dev"); /* now the tmpfs root */
     if (dev < 0)
         return fail(ce, dev, "open /dev");
-    for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
-        if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+    for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+        if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) == 0)
+            continue;
+        if (errno != EPERM)
             return fail(ce, -errno, "mknod /dev/%s", nodes[i].name);
+        /* a user namespace may not make device nodes: bind the host's same few */
+        r = bind_host_node(legacy, dev, nodes[i].name);
+        if (r < 0)
+            return fail(ce, r, "bind /dev/%s", nodes[i].name);
+    }
     for (size_t i = 0; i < ARRAY_SIZE(links); i++)
         if (symlinkat(links[i][1], dev, links[i][0]) < 0)
             return fail(ce, -errno, "symlink /dev/%s", links[i][0]);
@@ -365,12 +468,12 @@ static int mount_overlay_volume(struct hutch_sandbox *sb, int rootfd, const stru
 }
 
 static int mount_volume(struct hutch_sandbox *sb, int rootfd, const struct spec_volume *v,
-                        struct cerr *ce)
+                        const char *src_path, struct cerr *ce)
 {
     if (v->upper)
         return mount_overlay_volume(sb, rootfd, v, ce);
     /* the source is a host path: resolved here, before pivot_root, in the host's view */
-    _cleanup_close_ int src = open(v->src, O_PATH | O_CLOEXEC);
+    _cleanup_close_ int src = open(src_path, O_PATH | O_CLOEXEC);
     if (src < 0)
         return fail(ce, -errno, "volume source %s", v->src);
     struct stat st;
@@ -424,12 +527,35 @@ int rootfs_mount_user(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
     /* parents before children, so a volume inside a tmpfs lands on the tmpfs */
     qsort(list, (size_t)n, sizeof(list[0]), cmp_depth);
     for (int i = 0; i < n; i++) {
-        int r = list[i].vol >= 0 ? mount_volume(sb, rootfd, &s->volumes[list[i].vol], ce)
+        int v = list[i].vol;
+        const char *src = v >= 0 && sb->plan.vol_srcs ? sb->plan.vol_srcs[v]
+                                                      : (v >= 0 ? s->volumes[v].src : NULL);
+        int r = v >= 0 ? mount_volume(sb, rootfd, &s->volumes[v], src, ce)
                                  : mount_tmpfs(sb, rootfd, &s->tmpfs[-1 - list[i].vol], ce);
         if (r < 0)
             return r;
     }
     return 0;
+}
+
+/* In a user namespace the image's /etc belongs to an unmapped owner: write the file on the
+ * stage tmpfs and bind it over the image's (skipped when the image has none). */
+static int bind_in_root(struct hutch_sandbox *sb, int rootfd, const char *path,
+                        const char *content, struct cerr *ce)
+{
+    _cleanup_close_ int t = sys_openat2(rootfd, path + 1, O_PATH | O_NOFOLLOW,
+                                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    if (t < 0)
+        return 0;
+    char name[32];
+    snprintf(name, sizeof(name), ".%s", strrchr(path, '/') + 1);
+    _cleanup_close_ int fd = openat(sb->plan.stage_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
+                                                                O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || write_all(fd, content, strlen(content)) < 0)
+        return fail(ce, -EIO, "write %s", path);
+    _cleanup_close_ int src = openat(sb->plan.stage_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    int r = src < 0 ? -errno : mnt_bind_at(sb->plan.legacy_mount, src, t, false, false);
+    return r < 0 ? fail(ce, r, "bind %s", path) : 0;
 }
 
 static int write_in_root(int rootfd, const char *path, const char *content, struct cerr *ce)
@@ -455,14 +581,19 @@ int rootfs_write_files(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
     int r;
     char hn[80];
     snprintf(hn, sizeof(hn), "%s\n", p->hostname);
-    if ((r = write_in_root(rootfd, "/etc/hostname", hn, ce)) < 0)
+#define PUT(path, content)                                                                        \
+    (p->userns ? bind_in_root(sb, rootfd, path, content, ce) : write_in_root(rootfd, path, content, ce))
+    if ((r = PUT("/etc/hostname", hn)) < 0)
         return r;
-    if (p->etc_hosts && (r = write_in_root(rootfd, "/etc/hosts", p->etc_hosts, ce)) < 0)
+    if (p->etc_hosts && (r = PUT("/etc/hosts", p->etc_hosts)) < 0)
         return r;
-    if (p->etc_resolv && (r = write_in_root(rootfd, "/etc/resolv.conf", p->etc_resolv, ce)) < 0)
+    if (p->etc_resolv && (r = PUT("/etc/resolv.conf", p->etc_resolv)) < 0)
         return r;
+#undef PUT
     if (p->workdir && strcmp(p->workdir, "/") != 0) {
         int fd = mnt_mkdir_in_root(rootfd, p->workdir, 0755);
+        if (fd == -EACCES && p->userns)
+            return 0; /* an unmapped owner's tree: chdir will say if it is missing */
         if (fd < 0)
             return fail(ce, fd, "working directory %s", p->workdir);
         close(fd);

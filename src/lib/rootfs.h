@@ -12,6 +12,10 @@ struct cerr {
     char msg[400];
 };
 
+/* User namespace, before dropping to the namespace's root: open what the mapped root could not
+ * reach through the host's root-only directories (layers, volume sources, the stage), so the
+ * mounts below use /proc/self/fd/N paths of this mount namespace. */
+int rootfs_hold_paths(struct hutch_sandbox *sb, struct cerr *ce);
 /* Private propagation, the stage tmpfs, the overlay (layers + private upper); returns an O_PATH
  * fd of the new root. */
 int rootfs_mount_root(struct hutch_sandbox *sb, struct cerr *ce);

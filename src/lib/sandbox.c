@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,6 +136,25 @@ static int step_state(struct hutch_sandbox *sb, struct hutch_error **err)
     return r < 0 ? hutch_err(err, r, "write", sb->state_dir, "cannot write info.json") : 0;
 }
 
+/* The id range (auto: leased) and a stage directory the mapped root can mount on. */
+static int step_userns(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    struct sandbox_plan *p = &sb->plan;
+    if (!p->userns)
+        return 0;
+    if (sb->spec->userns == SPEC_USERNS_AUTO) {
+        int r = userns_lease_auto(sb->ctx->run_dir, sb->id, &p->umap, &p->userns_lease, err);
+        if (r < 0)
+            return r;
+    }
+    uid_t root = p->umap.inside == 0 ? p->umap.host : (uid_t)-1;
+    gid_t groot = p->umap.ginside == 0 ? p->umap.ghost : (gid_t)-1;
+    if (chown(p->stage_dir, root, groot) < 0 || chmod(sb->state_dir, 0711) < 0 ||
+        chmod(sb->ctx->run_dir, 0711) < 0)
+        return hutch_err_sys(err, "chown", p->stage_dir);
+    return 0;
+}
+
 static int step_cgroup(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     return cgroup_create(sb->spec, sb->id, sb->state_dir, &sb->cg, err);
@@ -164,7 +184,8 @@ static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error
     int one = 1;
     setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
     uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-                     net_clone_flags(sb->net) | CLONE_PIDFD;
+                     net_clone_flags(sb->net) | CLONE_PIDFD |
+                     (sb->plan.userns ? CLONE_NEWUSER : 0);
     struct sys_clone_args ca = {.flags = flags, .pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
                                 .exit_signal = 0};
     int cgfd = sb->cg ? cgroup_clone_fd(sb->cg) : -1;
@@ -210,7 +231,9 @@ out:
 
 static int step_attach(struct hutch_sandbox *sb, struct hutch_error **err)
 {
-    int r = sb->cg ? PHASE(sb, "cgroup.attach", cgroup_attach(sb->cg, sb->pid, err)) : 0;
+    int r = sb->plan.userns ? PHASE(sb, "userns.map", userns_write_maps(sb->pid, &sb->plan.umap, err))
+                            : 0;
+    r = r ?: (sb->cg ? PHASE(sb, "cgroup.attach", cgroup_attach(sb->cg, sb->pid, err)) : 0);
     r = r ?: PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err));
     if (r < 0)
         return r;
@@ -306,6 +329,7 @@ static void sandbox_teardown(struct hutch_sandbox *sb)
     }
     net_teardown(sb->net);
     sb->net = NULL;
+    userns_release(sb->plan.userns_lease);
     if (sb->state_dir) {
         state_remove(sb->state_dir);
         free(sb->state_dir);
@@ -358,6 +382,7 @@ HUTCH_API int hutch_sandbox_start(struct hutch_ctx *ctx, const struct hutch_spec
     }
     r = r ?: PHASE(sb, "seccomp", resolve_seccomp(sb, err));
     r = r ?: PHASE(sb, "state", step_state(sb, err));
+    r = r ?: PHASE(sb, "userns", step_userns(sb, err));
     r = r ?: PHASE(sb, "cgroup", step_cgroup(sb, err));
     r = r ?: PHASE(sb, "net.prepare", step_net(sb, err));
     r = r ?: PHASE(sb, "clone", step_clone(sb, o.stdin_fd, err));

@@ -11,6 +11,7 @@
 #include "events.h"
 #include "hutch.h"
 #include "spec.h"
+#include "userns.h"
 #include "util.h"
 
 struct cgroup;
@@ -43,6 +44,14 @@ struct sandbox_plan {
     bool no_new_privs;
     const struct seccomp_prog *seccomp; /* NULL: unconfined */
     int stop_signal;
+    bool userns;              /* a user namespace with umap */
+    struct userns_map umap;
+    char *userns_lease;       /* --userns=auto: our lease file */
+    int *held_fds;            /* O_PATH fds the child reaches layers/volumes through (userns) */
+    int nheld_fds;
+    char **vol_srcs;          /* "/proc/self/fd/N" per volume (userns, child only), else NULL */
+    int stage_fd;             /* (userns, child only) */
+    int nvol_srcs;
     char *etc_hosts; /* contents for /etc/hosts (NULL: leave the image's) */
     char *etc_resolv;
 };
