@@ -80,10 +80,3 @@ int main(int argc, char **argv)
     return cli_usage_error("unknown command '%s' (see hutch --help)", argv[1]);
 }
 
-/* TEMPORARY: replaced by cmd_image.c */
-__attribute__((weak)) int cmd_image(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    return cli_usage_error("image: not available in this version");
-}
