@@ -177,6 +177,10 @@ __attribute__((noreturn)) static void launch(struct hutch_sandbox *sb, int exec_
                     "working directory %s is outside the sandbox's root", wd);
     if ((r = set_rlimits()) < 0)
         launch_fail(exec_w, r, HUTCH_EXIT_INTERNAL, "rlimits: %s", strerror(-r));
+    /* without no_new_privs the kernel takes a filter only from CAP_SYS_ADMIN: load it while we
+     * still hold it (the profile must then allow the few calls that follow, as runc's must) */
+    if (!p->no_new_privs && p->seccomp && (r = seccomp_load_prog(p->seccomp)) < 0)
+        launch_fail(exec_w, r, HUTCH_EXIT_INTERNAL, "seccomp: %s", strerror(-r));
     /* bounding set first: dropping needs CAP_SETPCAP, which the uid change may take away */
     if ((r = caps_drop_bounding(p->caps)) < 0)
         launch_fail(exec_w, r, HUTCH_EXIT_INTERNAL, "capability bounding set: %s", strerror(-r));
@@ -193,7 +197,7 @@ __attribute__((noreturn)) static void launch(struct hutch_sandbox *sb, int exec_
     umask(022);
     /* seccomp last: hutch's own setup above is not constrained by the workload's filter, and
      * nothing after it but execve can loosen anything */
-    if (p->seccomp && (r = seccomp_load_prog(p->seccomp)) < 0)
+    if (p->no_new_privs && p->seccomp && (r = seccomp_load_prog(p->seccomp)) < 0)
         launch_fail(exec_w, r, HUTCH_EXIT_INTERNAL, "seccomp: %s", strerror(-r));
     int e = 0;
     int status = exec_command(p->argv, p->env, &e);
@@ -235,6 +239,8 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     /* wait until the parent has put us in our cgroups and network: nothing runs before */
     if (sync_recv(sync_fd, &m, NULL, NULL) != 1 || m.type != SYNC_GO)
         _exit(HUTCH_EXIT_INTERNAL);
+    /* the network namespace first: sysfs shows the one current when it is mounted */
+    CHILD_STEP("net.inside", net_child_setup(sb->net));
 
     if (sb->plan.userns) {
         /* still the host's root here: open what the namespace's root could not search */
@@ -255,7 +261,6 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     CHILD_STEP("hostname", sethostname(sb->plan.hostname, strlen(sb->plan.hostname)) < 0
                                ? -errno
                                : 0);
-    CHILD_STEP("net.inside", net_child_setup(sb->net));
 
     int in = stdin_fd, out = out_w, err = err_w;
     bool tty = sb->spec->tty;

@@ -91,6 +91,19 @@ HUTCH_API int hutch_error_exit_status(const struct hutch_error *err)
     return err ? err->exit_status : HUTCH_EXIT_INTERNAL;
 }
 
+/* Control characters (a newline or an escape sequence in a quoted value) would break the one
+ * line the CLI prints, or reach a terminal: write them as \xNN. */
+static void fput_clean(const char *s, FILE *f)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
 /* "subject: message" per link, joined with ": " — the outermost context first. A link whose
  * message repeats its cause's (e.g. strerror twice) is not printed twice. */
 HUTCH_API char *hutch_error_format(const struct hutch_error *err)
@@ -104,10 +117,10 @@ HUTCH_API char *hutch_error_format(const struct hutch_error *err)
         if (e != err)
             fputs(": ", f);
         if (e->subject && *e->subject)
-            fprintf(f, "%s: ", e->subject);
+            fput_clean(e->subject, f), fputs(": ", f);
         if (e->op && *e->op && !e->subject)
-            fprintf(f, "%s: ", e->op);
-        fputs(e->message, f);
+            fput_clean(e->op, f), fputs(": ", f);
+        fput_clean(e->message, f);
     }
     if (fclose(f) != 0) {
         free(buf);

@@ -163,7 +163,7 @@ int mnt_fs_at(bool legacy, int target_fd, const char *fstype, const char *opts,
     return 0;
 }
 
-int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, bool ro)
+int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, unsigned long msflags)
 {
     if (!legacy) {
         int tfd = open_tree(src_fd, "",
@@ -171,8 +171,8 @@ int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, bool ro)
                                 (recursive ? AT_RECURSIVE : 0));
         if (tfd >= 0) {
             int r = 0;
-            if (ro) {
-                struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+            if (msflags) {
+                struct mount_attr a = {.attr_set = ms_to_attr(msflags)};
                 if (mount_setattr(tfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a,
                                   sizeof(a)) < 0)
                     r = -errno;
@@ -191,12 +191,10 @@ int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, bool ro)
     fdpath(tgt, sizeof(tgt), target_fd);
     if (mount(src, tgt, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0)
         return -errno;
-    if (ro) {
-        /* the bind mount now sits on top of target_fd's dentry: reopen through the path */
-        _cleanup_close_ int nfd = open(tgt, O_PATH | O_CLOEXEC);
-        if (nfd < 0)
+    if (msflags) {
+        /* a bind ignores flags: they need a remount of the new mount, by its path */
+        if (mount(NULL, tgt, NULL, MS_REMOUNT | MS_BIND | msflags, NULL) < 0)
             return -errno;
-        return mnt_set_flags(true, nfd, MS_RDONLY, recursive);
     }
     return 0;
 }

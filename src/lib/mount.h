@@ -25,8 +25,10 @@ int mnt_mkpoint_in_root(int rootfd, const char *path, bool dir);
  * msflags: MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC. */
 int mnt_fs_at(bool legacy, int target_fd, const char *fstype, const char *opts,
               unsigned long msflags);
-/* Bind the tree at src_fd (O_PATH) onto target_fd; recursive binds submounts too. */
-int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, bool ro);
+/* Bind the tree at src_fd (O_PATH) onto target_fd; recursive binds submounts too. msflags
+ * (MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC) are set on the new tree before it is attached, so no
+ * second lookup of the target can put them anywhere else. */
+int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, unsigned long msflags);
 /* Set attributes on the mount whose root is open at fd (MS_RDONLY etc). */
 int mnt_set_flags(bool legacy, int fd, unsigned long msflags, bool recursive);
 

@@ -270,7 +270,7 @@ static int bind_host_node(bool legacy, int dev, const char *name)
     _cleanup_close_ int t = openat(dev, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (t < 0)
         return -errno;
-    return mnt_bind_at(legacy, src, t, false, false);
+    return mnt_bind_at(legacy, src, t, false, 0);
 }
 
 int rootfs_mount_dev(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
@@ -354,7 +354,7 @@ int rootfs_mount_sys(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
         /* sysfs may not be mounted from a namespace that does not own the network namespace
          * (--network host with a user namespace): bind the host's, read-only */
         _cleanup_close_ int src = open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        r = src < 0 ? -errno : mnt_bind_at(sb->plan.legacy_mount, src, t, true, true);
+        r = src < 0 ? -errno : mnt_bind_at(sb->plan.legacy_mount, src, t, true, MS_RDONLY);
     }
     return r < 0 ? fail(ce, r, "mount sysfs") : 0;
 }
@@ -394,7 +394,7 @@ int rootfs_mask_paths(struct hutch_sandbox *sb, int rootfd, int nullfd, struct c
         int r = S_ISDIR(st.st_mode)
                     ? mnt_fs_at(legacy, t, "tmpfs", "size=0,mode=0555", MS_RDONLY | MS_NOSUID |
                                                                             MS_NODEV | MS_NOEXEC)
-                    : mnt_bind_at(legacy, nullfd, t, false, true);
+                    : mnt_bind_at(legacy, nullfd, t, false, MS_RDONLY);
         if (r < 0)
             return fail(ce, r, "mask /%s", masked_paths[i]);
     }
@@ -404,7 +404,7 @@ int rootfs_mask_paths(struct hutch_sandbox *sb, int rootfd, int nullfd, struct c
             continue;
         if (t < 0)
             return fail(ce, t, "open /%s", readonly_paths[i]);
-        int r = mnt_bind_at(legacy, t, t, true, true);
+        int r = mnt_bind_at(legacy, t, t, true, MS_RDONLY);
         if (r < 0)
             return fail(ce, r, "make /%s read-only", readonly_paths[i]);
     }
@@ -483,15 +483,10 @@ static int mount_volume(struct hutch_sandbox *sb, int rootfd, const struct spec_
     _cleanup_close_ int t = mnt_mkpoint_in_root(rootfd, v->dst, S_ISDIR(st.st_mode));
     if (t < 0)
         return fail(ce, t, "volume destination %s", v->dst);
-    int r = mnt_bind_at(sb->plan.legacy_mount, src, t, true, v->ro);
-    if (r < 0)
-        return fail(ce, r, "bind %s on %s", v->src, v->dst);
     /* a host directory must not become a way to reach devices (no devices cgroup needed) */
-    _cleanup_close_ int m = mnt_mkpoint_in_root(rootfd, v->dst, S_ISDIR(st.st_mode));
-    r = m < 0 ? m
-              : mnt_set_flags(sb->plan.legacy_mount, m,
-                              MS_NODEV | MS_NOSUID | (v->ro ? MS_RDONLY : 0), true);
-    return r < 0 ? fail(ce, r, "make %s nodev", v->dst) : 0;
+    int r = mnt_bind_at(sb->plan.legacy_mount, src, t, true,
+                        MS_NODEV | MS_NOSUID | (v->ro ? MS_RDONLY : 0));
+    return r < 0 ? fail(ce, r, "bind %s on %s", v->src, v->dst) : 0;
 }
 
 static int mount_tmpfs(struct hutch_sandbox *sb, int rootfd, const struct spec_tmpfs *tm,
@@ -554,7 +549,7 @@ static int bind_in_root(struct hutch_sandbox *sb, int rootfd, const char *path,
     if (fd < 0 || write_all(fd, content, strlen(content)) < 0)
         return fail(ce, -EIO, "write %s", path);
     _cleanup_close_ int src = openat(sb->plan.stage_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    int r = src < 0 ? -errno : mnt_bind_at(sb->plan.legacy_mount, src, t, false, false);
+    int r = src < 0 ? -errno : mnt_bind_at(sb->plan.legacy_mount, src, t, false, 0);
     return r < 0 ? fail(ce, r, "bind %s", path) : 0;
 }
 

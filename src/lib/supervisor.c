@@ -45,6 +45,13 @@ int supervisor_setup(struct hutch_sandbox *sb, struct hutch_error **err)
     sb->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (sb->epfd < 0)
         return hutch_err_sys(err, "epoll_create1", "supervisor");
+    /* drain() reads until EAGAIN: a blocking read would stall the loop (and the timeout)
+     * while the workload keeps its end open; only our read ends, the workload's stay blocking */
+    if (sb->out_fd >= 0)
+        fcntl(sb->out_fd, F_SETFL, fcntl(sb->out_fd, F_GETFL) | O_NONBLOCK);
+    if (sb->err_fd >= 0)
+        fcntl(sb->err_fd, F_SETFL, fcntl(sb->err_fd, F_GETFL) | O_NONBLOCK);
+    fcntl(sb->sync_fd, F_SETFL, fcntl(sb->sync_fd, F_GETFL) | O_NONBLOCK);
     int r = ep_add(sb->epfd, sb->pidfd, TAG_PIDFD, EPOLLIN);
     if (!r && sb->out_fd >= 0)
         r = ep_add(sb->epfd, sb->out_fd, TAG_OUT, EPOLLIN);
