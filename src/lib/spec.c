@@ -170,6 +170,9 @@ static bool path_ok_abs(const char *p)
 {
     if (!p || p[0] != '/')
         return false;
+    for (const char *c = p; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) /* legal, but never what was meant */
+            return false;
     for (const char *c = p; *c;) {
         while (*c == '/')
             c++;
