@@ -217,6 +217,63 @@ HUTCH_API int hutch_kill(struct hutch_ctx *ctx, const char *id, int sig, struct 
  * removed (may be NULL). */
 HUTCH_API int hutch_gc(struct hutch_ctx *ctx, char **json_out, struct hutch_error **err);
 
+/* ---------------------------------------------------------------- jobs */
+
+/*
+ * A job runs a job file (.hutch.yaml, hutch-job(5)) in its workspace: the environment from the
+ * file (or .devcontainer/devcontainer.json, or the default image), warm caches, inputs in,
+ * /hutch/output/output.json reported as an `output` event with "stream":"result" and the parsed
+ * JSON in "result", artifacts copied out (`artifact` events), overlay caches committed when the
+ * workload exits 0 (`cache.commit` events). Problems that do not fail the job (a missing
+ * artifact, an unreadable output.json) are `warning` events.
+ *
+ * hutch_job_run() does it all. The steps are there for callers that supervise the sandbox
+ * themselves (signals, many jobs in one epoll loop):
+ *
+ *     hutch_job_new(ctx, file, &o, &job, &err);  // parse and check; nothing created yet
+ *     hutch_job_start(job, &err);                // caches, staging, the sandbox
+ *     ... poll hutch_sandbox_fd(hutch_job_sandbox(job)) + hutch_sandbox_dispatch() ...
+ *     int status = hutch_job_finish(job, &err);  // output, artifacts, commit, teardown
+ *     hutch_job_free(job);
+ */
+struct hutch_job;
+
+struct hutch_job_opts {
+    size_t sz;                 /* sizeof(struct hutch_job_opts) */
+    const char *workspace;     /* the checkout (default: the current directory) */
+    const char *artifacts_dir; /* where artifacts go (NULL: not copied, a warning says so) */
+    /* policies/profiles/NAME.yaml: replaces the file's `profile` and, unlike it, is applied
+     * after the file's settings, so an untrusted file can not loosen it */
+    const char *profile;
+    /* "option=value" pairs with hutch_spec_set() names (e.g. "memory=1G", "read-only="),
+     * NULL-terminated; applied after the file, so they override it */
+    char *const *overrides;
+    const char *id;     /* sandbox id; NULL picks a random one */
+    const char *job_id; /* HUTCH_JOB_ID in the sandbox (default: the sandbox id) */
+    hutch_event_fn on_event; /* may be NULL */
+    void *userdata;
+    int stdout_fd; /* passthrough of the workload's stdout, or -1 */
+    int stderr_fd; /* passthrough of the workload's stderr, or -1 */
+    bool output_events; /* also deliver output as `output` events */
+};
+
+/* Read and check a job file (NULL: WORKSPACE/.hutch.yaml); errors name FILE:LINE:COL. */
+HUTCH_API int hutch_job_new(struct hutch_ctx *ctx, const char *file,
+                            const struct hutch_job_opts *opts, struct hutch_job **out,
+                            struct hutch_error **err);
+HUTCH_API int hutch_job_start(struct hutch_job *job, struct hutch_error **err);
+/* The job's sandbox once started (else NULL); owned by the job. */
+HUTCH_API struct hutch_sandbox *hutch_job_sandbox(const struct hutch_job *job);
+/* Wait for the workload if it still runs, then output, artifacts, cache commits and teardown.
+ * Returns the workload's exit status (DESIGN.md §4) or <0. */
+HUTCH_API int hutch_job_finish(struct hutch_job *job, struct hutch_error **err);
+/* Tear down whatever is left (a job that was not finished is killed) and free. */
+HUTCH_API void hutch_job_free(struct hutch_job *job);
+/* new + start + finish + free. On success *exit_status is the workload's status. */
+HUTCH_API int hutch_job_run(struct hutch_ctx *ctx, const char *file,
+                            const struct hutch_job_opts *opts, int *exit_status,
+                            struct hutch_error **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,25 +98,36 @@ static const struct flag *find_short(char c)
     return NULL;
 }
 
-static int apply(const struct flag *f, const char *value, struct hutch_spec *spec,
+static int apply(const struct flag *f, const char *value, args_set_fn set, void *ud,
                  struct run_args *out, struct hutch_error **err)
 {
     if (f->option) {
         if (!strcmp(f->lng, "rootfs") || !strcmp(f->lng, "image"))
             out->has_rootfs = true;
-        return hutch_spec_set(spec, f->option, value, err);
+        return set(ud, f->option, value, err);
     }
     if (!strcmp(f->lng, "events"))
         out->events = value;
     else if (!strcmp(f->lng, "id"))
         out->id = value;
     else if (!strcmp(f->lng, "no-init"))
-        return hutch_spec_set(spec, "init", "false", err);
+        return set(ud, "init", "false", err);
     return 0;
+}
+
+static int set_spec(void *ud, const char *option, const char *value, struct hutch_error **err)
+{
+    return hutch_spec_set(ud, option, value, err);
 }
 
 int args_parse_run(int argc, char **argv, struct hutch_spec *spec, struct run_args *out,
                    struct hutch_error **err)
+{
+    return args_parse_run_fn(argc, argv, set_spec, spec, out, err);
+}
+
+int args_parse_run_fn(int argc, char **argv, args_set_fn set, void *ud, struct run_args *out,
+                      struct hutch_error **err)
 {
     memset(out, 0, sizeof(*out));
     int i = 1;
@@ -146,7 +157,7 @@ int args_parse_run(int argc, char **argv, struct hutch_spec *spec, struct run_ar
             } else if (eq) {
                 v = eq + 1;
             }
-            int r = apply(f, v, spec, out, err);
+            int r = apply(f, v, set, ud, out, err);
             if (r < 0)
                 return r;
             continue;
@@ -169,7 +180,7 @@ int args_parse_run(int argc, char **argv, struct hutch_spec *spec, struct run_ar
                     return usage_err(out, tmp, "needs a value");
                 }
             }
-            int r = apply(f, v, spec, out, err);
+            int r = apply(f, v, set, ud, out, err);
             if (r < 0)
                 return r;
             if (f->value)

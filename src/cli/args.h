@@ -24,6 +24,12 @@ struct run_args {
  */
 int args_parse_run(int argc, char **argv, struct hutch_spec *spec, struct run_args *out,
                    struct hutch_error **err);
+/* The same, handing each option to set() (hutch_spec_set() names and values) instead of
+ * applying it to a spec: `hutch job` collects them as overrides of the job file. */
+typedef int (*args_set_fn)(void *ud, const char *option, const char *value,
+                           struct hutch_error **err);
+int args_parse_run_fn(int argc, char **argv, args_set_fn set, void *ud, struct run_args *out,
+                      struct hutch_error **err);
 /* Usage text of `hutch run`. */
 extern const char args_run_usage[];
 

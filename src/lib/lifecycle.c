@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "ctx.h"
 #include "events.h"
+#include "job.h"
 #include "net.h"
 #include "state.h"
 #include "sys.h"
@@ -45,8 +46,12 @@ static int for_each_state(struct hutch_ctx *ctx, int (*fn)(const char *dir, cons
     while (!r && (de = readdir(d))) {
         if (de->d_type != DT_DIR || !valid_id(de->d_name))
             continue;
-        char dir[4096];
+        char dir[4096], lock[4200];
         snprintf(dir, sizeof(dir), "%s/%s", ctx->run_dir, de->d_name);
+        /* a sandbox's state directory has its lock from birth; userns/, net/ ... do not */
+        snprintf(lock, sizeof(lock), "%s/lock", dir);
+        if (faccessat(AT_FDCWD, lock, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
         r = fn(dir, de->d_name, ud);
     }
     closedir(d);
@@ -114,9 +119,15 @@ HUTCH_API int hutch_kill(struct hutch_ctx *ctx, const char *id, int sig, struct 
     return 0;
 }
 
+struct gc_state {
+    struct hutch_ctx *ctx;
+    struct buf *b;
+};
+
 static int gc_one(const char *dir, const char *id, void *ud)
 {
-    struct buf *b = ud;
+    struct gc_state *gs = ud;
+    struct buf *b = gs->b;
     if (state_is_live(dir))
         return 0;
     struct hutch_error *e = NULL;
@@ -124,7 +135,7 @@ static int gc_one(const char *dir, const char *id, void *ud)
     cgroup_gc(dir, &e);
     hutch_error_free(e);
     e = NULL;
-    net_gc(NULL, dir, &e);
+    net_gc(gs->ctx, dir, &e);
     hutch_error_free(e);
     int r = state_remove(dir);
     if (r < 0)
@@ -136,8 +147,15 @@ HUTCH_API int hutch_gc(struct hutch_ctx *ctx, char **json_out, struct hutch_erro
 {
     struct buf b = {0};
     int r = buf_puts(&b, "[");
-    r = r ?: for_each_state(ctx, gc_one, &b);
+    struct gc_state gs = {.ctx = ctx, .b = &b};
+    r = r ?: for_each_state(ctx, gc_one, &gs);
     userns_gc(ctx->run_dir);
+    /* after the dead sandboxes' leases are gone: networks nobody uses any more */
+    struct hutch_error *ne = NULL;
+    net_gc_networks(ctx, &ne);
+    hutch_error_free(ne);
+    /* job staging and cache uppers after the sandboxes: a dead job's sandbox goes first */
+    r = r ?: job_gc(ctx, &b, err);
     r = r ?: buf_puts(&b, "]");
     if (r < 0) {
         buf_free(&b);

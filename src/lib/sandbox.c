@@ -33,12 +33,25 @@
 #include "sync.h"
 #include "sys.h"
 
+/* A test hook: HUTCH_TEST_PAUSE_AT=PHASE stops hutch after that phase (tests SIGKILL it there
+ * and check that `hutch gc` leaves nothing behind). */
+static void phase_test_pause(const char *name)
+{
+    const char *at = getenv("HUTCH_TEST_PAUSE_AT");
+    if (at && !strcmp(at, name)) {
+        fprintf(stderr, "paused at %s\n", name);
+        raise(SIGSTOP);
+    }
+}
+
 #define PHASE(sb, name, expr)                                                                     \
     ({                                                                                            \
         uint64_t t0_ = now_mono_ns();                                                             \
         int r_ = (expr);                                                                          \
-        if (r_ >= 0)                                                                              \
+        if (r_ >= 0) {                                                                            \
             sandbox_emit_phase(sb, name, now_mono_ns() - t0_);                                    \
+            phase_test_pause(name);                                                               \
+        }                                                                                         \
         r_;                                                                                       \
     })
 
@@ -97,7 +110,7 @@ static void emit_create(struct hutch_sandbox *sb)
     r = r ?: event_u64(b, "memory_limit", s->memory);
     r = r ?: event_i64(b, "pids_limit", s->pids_limit);
     r = r ?: event_u64(b, "timeout_ns", s->timeout_ns);
-    const char *warn = net_warning(sb->net);
+    const char *warn = net_spec_warning(s);
     if (!warn && s->privileged)
         warn = "--privileged: all capabilities, no seccomp filter, no masked paths";
     r = r ?: (warn ? event_str(b, "warning", warn) : 0);
@@ -106,6 +119,23 @@ static void emit_create(struct hutch_sandbox *sb)
 }
 
 /* ---------------------------------------------------------------- steps */
+
+/* -i hands the caller's stdin to the workload as it is: a directory there would be a handle on
+ * the host's tree inside the sandbox (the CVE-2024-21626 class). Streams and files only. */
+static int check_stdin(const struct hutch_spec *spec, int fd, struct hutch_error **err)
+{
+    struct stat st;
+    if (!spec->interactive || spec->tty || fd < 0)
+        return 0;
+    if (fstat(fd, &st) < 0)
+        return hutch_err_sys(err, "fstat", "--interactive");
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode) ||
+        S_ISCHR(st.st_mode))
+        return 0;
+    return hutch_err(err, EINVAL, "validate", "--interactive",
+                     "stdin must be a pipe, socket, regular file or terminal, not a %s",
+                     S_ISDIR(st.st_mode) ? "directory" : "block device or other file");
+}
 
 static void init_fds(struct hutch_sandbox *sb)
 {
@@ -160,11 +190,17 @@ static int step_cgroup(struct hutch_sandbox *sb, struct hutch_error **err)
     return cgroup_create(sb->spec, sb->id, sb->state_dir, &sb->cg, err);
 }
 
+static void emit_net_phase(void *sb, const char *name, uint64_t ns)
+{
+    sandbox_emit_phase(sb, name, ns);
+}
+
 static int step_net(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     int r = net_prepare(sb->ctx, sb->spec, sb->id, sb->state_dir, &sb->net, err);
     if (r < 0)
         return r;
+    net_phases(sb->net, emit_net_phase, sb);
     r = net_etc_files(sb->net, sb->plan.hostname, &sb->plan.etc_hosts, &sb->plan.etc_resolv);
     return r < 0 ? hutch_err(err, r, NULL, "--network", "cannot prepare /etc/hosts") : 0;
 }
@@ -237,6 +273,15 @@ static int step_attach(struct hutch_sandbox *sb, struct hutch_error **err)
     r = r ?: PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err));
     if (r < 0)
         return r;
+    if (sb->spec->keep_mntns) {
+        /* an nsfs fd keeps the namespace and its mounts after every process is gone; taken
+         * while the child waits for GO, so a workload that ends at once can not take it along */
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)sb->pid);
+        sb->mntns_fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (sb->mntns_fd < 0)
+            return hutch_err_sys(err, "open", p);
+    }
     /* release the child: from here on it is confined by everything above */
     r = sync_send_type(sb->sync_fd, SYNC_GO, 0);
     return r < 0 ? hutch_err(err, r, "send", "handshake", "cannot release the child") : 0;
@@ -266,14 +311,6 @@ static int step_wait_child(struct hutch_sandbox *sb, struct hutch_error **err)
         case SYNC_READY:
             sb->wl_pid_in = (pid_t)m.a;
             sb->wl_pid = m.a == 1 ? sb->pid : cpid;
-            if (sb->spec->keep_mntns) {
-                /* an nsfs fd keeps the namespace and its mounts after every process is gone */
-                char p[64];
-                snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)sb->pid);
-                sb->mntns_fd = open(p, O_RDONLY | O_CLOEXEC);
-                if (sb->mntns_fd < 0)
-                    return hutch_err_sys(err, "open", p);
-            }
             return 0;
         default:
             if (pty >= 0)
@@ -372,6 +409,7 @@ HUTCH_API int hutch_sandbox_start(struct hutch_ctx *ctx, const struct hutch_spec
     sb->max_output = spec->max_output;
     sb->t_start_mono = now_mono_ns();
     int r = resolve_id(o.id, sb->id, err);
+    r = r ?: check_stdin(spec, o.stdin_fd, err);
 
     /* the story: each line one step; bad input costs nothing (resolve creates nothing) */
     uint64_t t0 = now_mono_ns();
