@@ -170,7 +170,9 @@ int rootfs_mount_root(struct hutch_sandbox *sb, struct cerr *ce)
     struct sandbox_plan *p = &sb->plan;
     /* nothing we mount may propagate back to the host; host unmounts still reach us */
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-        return fail(ce, -errno, "make / a slave mount");
+        return fail(ce, -errno, errno == EINVAL ? "make / a slave mount (in a chroot whose root is "
+                                                  "not a mount point?)"
+                                                : "make / a slave mount");
     char opts[64] = "mode=0700";
     if (p->upper_size)
         snprintf(opts, sizeof(opts), "mode=0700,size=%llu", (unsigned long long)p->upper_size);
