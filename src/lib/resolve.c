@@ -243,11 +243,26 @@ static int resolve_userns(struct hutch_sandbox *sb, struct hutch_error **err)
     return 0;
 }
 
+/* In a chroot whose root is not its mount namespace's root, the mounts above the sandbox's new
+ * root stay reachable through ".." from a nested chroot: refuse rather than leak the host. */
+static int check_not_chrooted(struct hutch_error **err)
+{
+    struct stat a, b;
+    if (stat("/", &a) < 0 || stat("/proc/1/root/", &b) < 0)
+        return 0; /* no way to tell (no /proc): the namespaces still hold */
+    if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return 0;
+    return hutch_err(err, EPERM, "validate", "/",
+                     "hutch runs in a chroot: a sandbox could reach what lies above it; run hutch "
+                     "in its own mount namespace with pivot_root instead of chroot");
+}
+
 int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     const struct hutch_spec *s = sb->spec;
     struct sandbox_plan *p = &sb->plan;
     int r = spec_validate(s, err);
+    r = r ?: check_not_chrooted(err);
     r = r ?: resolve_rootfs(sb, err);
     r = r ?: resolve_command(sb, err);
     r = r ?: check_volumes(s, err);
