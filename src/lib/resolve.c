@@ -247,9 +247,11 @@ static int resolve_userns(struct hutch_sandbox *sb, struct hutch_error **err)
  * root stay reachable through ".." from a nested chroot: refuse rather than leak the host. */
 static int check_not_chrooted(struct hutch_error **err)
 {
-    struct stat a, b;
-    if (stat("/", &a) < 0 || stat("/proc/1/root/", &b) < 0)
-        return 0; /* no way to tell (no /proc): the namespaces still hold */
+    struct stat a, b, na, nb;
+    /* only pid 1 of our own mount namespace tells: its root is the namespace's (or should be) */
+    if (stat("/proc/self/ns/mnt", &na) < 0 || stat("/proc/1/ns/mnt", &nb) < 0 ||
+        na.st_ino != nb.st_ino || stat("/", &a) < 0 || stat("/proc/1/root/", &b) < 0)
+        return 0;
     if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         return 0;
     return hutch_err(err, EPERM, "validate", "/",
