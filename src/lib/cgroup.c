@@ -579,14 +579,49 @@ void cgroup_mark_cloned_into(struct cgroup *cg)
         cg->cloned_into = true;
 }
 
+int cgroup_prepare_child_attach(struct cgroup *cg, struct hutch_error **err)
+{
+    cg->nself = 0;
+    for (int i = 0; i < cg->ndirs; i++) {
+        if (i == cg->unified)
+            continue; /* CLONE_INTO_CGROUP, or the parent's cgroup_attach */
+        int fd = openat(cg->dirs[i].fd, "tasks", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int r = hutch_err_sys(err, "open", cg->dirs[i].path);
+            cgroup_close_child_attach(cg);
+            return r;
+        }
+        cg->self_fds[cg->nself++] = fd;
+    }
+    return 0;
+}
+
+int cgroup_child_attach(const struct cgroup *cg)
+{
+    for (int i = 0; cg && i < cg->nself; i++)
+        if (write(cg->self_fds[i], "0", 1) != 1)
+            return -errno;
+    return 0;
+}
+
+void cgroup_close_child_attach(struct cgroup *cg)
+{
+    for (int i = 0; cg && i < cg->nself; i++)
+        close(cg->self_fds[i]);
+    if (cg)
+        cg->nself = -1; /* opened, used and closed: attach leaves the v1 groups to the child */
+}
+
 int cgroup_attach(struct cgroup *cg, pid_t pid, struct hutch_error **err)
 {
     char s[32];
     snprintf(s, sizeof(s), "%d", (int)pid);
     /* each write costs ~12 us here (the kernel's threadgroup lock): skip the group that
-     * CLONE_INTO_CGROUP already put the child in */
+     * CLONE_INTO_CGROUP already put the child in, and the v1 ones the child joins itself */
     for (int i = 0; i < cg->ndirs; i++) {
         if (i == cg->unified && cg->cloned_into)
+            continue;
+        if (i != cg->unified && cg->nself < 0)
             continue;
         int r = cgroup_write(cg, cg->dirs[i].fd, "cgroup.procs", s, err);
         if (r < 0)

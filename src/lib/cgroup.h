@@ -32,6 +32,15 @@ int cgroup_clone_fd(const struct cgroup *cg);
 /* The child was created by clone3(CLONE_INTO_CGROUP) with cgroup_clone_fd(): cgroup_attach()
  * then skips that group (a cgroup.procs write costs ~12 us). */
 void cgroup_mark_cloned_into(struct cgroup *cg);
+/* Parent, before clone3: open the v1 groups' `tasks` files so the child can move itself with
+ * cgroup_child_attach(): a task moving itself skips the kernel's threadgroup lock, which costs
+ * an RCU grace period (9-15 ms here) when the parent writes another process's pid. */
+int cgroup_prepare_child_attach(struct cgroup *cg, struct hutch_error **err);
+/* Child, first thing after it is released... before anything else it runs: join the v1 groups.
+ * Async-signal-safe; returns 0 or -errno. */
+int cgroup_child_attach(const struct cgroup *cg);
+/* Parent, after clone3: close what cgroup_prepare_child_attach() opened. */
+void cgroup_close_child_attach(struct cgroup *cg);
 /* Put pid into every group it is not yet in (v1 controllers; v2 when clone3 could not).
  * Called while the child waits, before it runs any workload code. */
 int cgroup_attach(struct cgroup *cg, pid_t pid, struct hutch_error **err);

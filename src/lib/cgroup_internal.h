@@ -62,6 +62,8 @@ struct cgroup {
     bool oom;
     bool watched;      /* cgroup_event_fd() made the epoll set (or tried to) */
     bool cloned_into;  /* the child was cloned into the unified group (CLONE_INTO_CGROUP) */
+    int self_fds[CG_NCTRL + 1]; /* v1 `tasks` files the child writes "0" into, or -1 */
+    int nself;
     bool no_kill_file; /* tests: kill through the freezer as kernels without cgroup.kill do */
 };
 

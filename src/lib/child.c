@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroup.h"
 #include "creds.h"
 #include "net.h"
 #include "rootfs.h"
@@ -239,6 +240,9 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     /* wait until the parent has put us in our cgroups and network: nothing runs before */
     if (sync_recv(sync_fd, &m, NULL, NULL) != 1 || m.type != SYNC_GO)
         _exit(HUTCH_EXIT_INTERNAL);
+    /* into the v1 groups before anything else runs: a task moving itself is cheap (see
+     * cgroup.h); the unified group already holds us (CLONE_INTO_CGROUP) or the parent did it */
+    CHILD_STEP("cgroup.join", cgroup_child_attach(sb->cg));
     /* the network namespace first: sysfs shows the one current when it is mounted */
     CHILD_STEP("net.inside", net_child_setup(sb->net));
 

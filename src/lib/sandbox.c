@@ -229,6 +229,8 @@ static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error
         ca.flags |= CLONE_INTO_CGROUP;
         ca.cgroup = (uint64_t)cgfd;
     }
+    if (sb->cg && (r = cgroup_prepare_child_attach(sb->cg, err)) < 0)
+        goto out;
     pid_t pid = sys_clone3(&ca);
     if (pid < 0 && (ca.flags & CLONE_INTO_CGROUP)) {
         /* older kernels or a group clone3 can not enter: attach before release instead */
@@ -239,6 +241,8 @@ static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error
         close(sp[0]);
         child_main(sb, sp[1], ex[1], out[1], er[1], sb->spec->interactive ? stdin_fd : -1);
     }
+    if (sb->cg)
+        cgroup_close_child_attach(sb->cg);
     if (pid < 0) {
         r = hutch_err_sys(err, "clone3", "namespaces");
         goto out;
