@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
 static const char *const type_names[] = {
     [HUTCH_EVENT_SANDBOX_CREATE] = "sandbox.create",
     [HUTCH_EVENT_PHASE] = "phase",
@@ -77,6 +80,14 @@ bool utf8_valid(const unsigned char *d, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, d + i, 8);
+            if (!(v & HIGHS)) {
+                i += 8;
+                continue;
+            }
+        }
         if (d[i] < 0x80) {
             i++;
             continue;
@@ -106,6 +117,20 @@ size_t utf8_split_point(const unsigned char *d, size_t n)
 
 static const char hexdig[] = "0123456789abcdef";
 
+/* true if any byte of v is zero (the classic bit trick) */
+static inline uint64_t has_zero8(uint64_t v)
+{
+    return (v - ONES) & ~v & HIGHS;
+}
+
+/* A mask with the high bit set in bytes that are not plain printable ASCII, '"' or '\\'. The
+ * lowest flagged byte is always a true one (borrows only run towards higher bytes). */
+static inline uint64_t escape_mask8(uint64_t v)
+{
+    uint64_t ctrl = (v - 0x20 * ONES) & ~v & HIGHS; /* bytes < 0x20 */
+    return (v & HIGHS) | ctrl | has_zero8(v ^ (0x22 * ONES)) | has_zero8(v ^ (0x5c * ONES));
+}
+
 int json_append_string(struct buf *b, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -116,6 +141,23 @@ int json_append_string(struct buf *b, const char *str, size_t n)
     *o++ = '"';
     size_t i = 0;
     while (i < n) {
+        /* 8 plain ASCII bytes at a time: output is mostly text that needs no escaping */
+        while (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            uint64_t m = escape_mask8(v);
+            memcpy(o, s + i, 8); /* room reserved above: copy all, keep the clean prefix */
+            if (m) {
+                size_t k = (size_t)__builtin_ctzll(m) >> 3;
+                o += k;
+                i += k;
+                break;
+            }
+            o += 8;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char c = s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             *o++ = (char)c;
