@@ -14,7 +14,7 @@
 #define DIGEST_STR_LEN (sizeof(DIGEST_PREFIX) - 1 + DIGEST_HEX_LEN + 1)
 
 struct digest {
-    void *md; /* EVP_MD_CTX */
+    void *md; /* SHA256_CTX */
     bool failed;
 };
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "store.h"
+#include "state.h"
 
 #include "ctx.h"
 #include "image.h"
@@ -818,10 +819,13 @@ int store_pin(struct hutch_ctx *ctx, struct image_rootfs *img, const char *state
     _cleanup_close_ int dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return hutch_err_sys(err, "open", state_dir);
-    int r = json_write_atomic(dfd, STORE_PIN_FILE, j, err);
-    if (r == 0)
-        close_fd(&img->lock_fd); /* the pin now protects the layers */
-    return r;
+    /* run state, not store data: no fsync (HUTCH_RUN is usually a tmpfs and gc rebuilds) */
+    _cleanup_free_ char *txt = json_dumps(j, JSON_COMPACT);
+    int r = txt ? state_write(state_dir, STORE_PIN_FILE, txt) : -ENOMEM;
+    if (r < 0)
+        return hutch_err(err, r, "write", state_dir, "cannot record the image pin");
+    close_fd(&img->lock_fd); /* the pin now protects the layers */
+    return 0;
 }
 
 /* ---------------------------------------------------------------- list, inspect */
