@@ -124,6 +124,9 @@ static void pick_image(struct hutch_ctx *ctx, struct hutch_spec *spec, struct ru
     if (hutch_image_inspect(ctx, argv[a->first_positional], &json, &err) == 0) {
         hutch_spec_set(spec, "image", argv[a->first_positional], NULL);
         a->first_positional++;
+        /* hutch run IMAGE -- CMD: the separator belongs to us, not to the command */
+        if (a->first_positional < argc && !strcmp(argv[a->first_positional], "--"))
+            a->first_positional++;
     }
     free(json);
     hutch_error_free(err);

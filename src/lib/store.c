@@ -359,13 +359,21 @@ static int ref_find(const struct ref_entry *v, size_t n, const char *ref, size_t
 {
     _cleanup_free_ char *norm = NULL;
     *count = 0;
-    if (image_ref_normalize(ref, &norm) == 0)
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(v[i].name, norm) == 0) {
-                *idx = i;
-                *count = 1;
-                return 0;
-            }
+    if (image_ref_normalize(ref, &norm) == 0) {
+        /* "busybox:t" also finds what docker save named docker.io/library/busybox:t */
+        _cleanup_free_ char *docker = NULL;
+        if (!strchr(norm, '/') && asprintf(&docker, "docker.io/library/%s", norm) < 0)
+            docker = NULL;
+        for (int pass = 0; pass < 2; pass++) {
+            const char *want = pass == 0 ? norm : docker;
+            for (size_t i = 0; want && i < n; i++)
+                if (strcmp(v[i].name, want) == 0) {
+                    *idx = i;
+                    *count = 1;
+                    return 0;
+                }
+        }
+    }
     const char *hex = strncmp(ref, DIGEST_PREFIX, 7) == 0 ? ref + 7 : ref;
     if (!is_hex_prefix(hex))
         return hutch_err(err, ENOENT, "resolve", ref, "no such image");
