@@ -187,18 +187,23 @@ int creds_resolve(char *const *layers, int nlayers, const char *user, struct cre
     if (g) {
         unsigned v;
         if (all_digits(g)) {
-            if (parse_id(g, &v) < 0)
+            if (parse_id(g, &v) < 0) {
+                creds_free(out);
                 return hutch_err(err, EINVAL, "parse", "--user", "invalid gid '%s'", g);
+            }
             gid = v;
         } else if (creds_group_lookup(group, g, &gid) <= 0) {
+            creds_free(out);
             return hutch_err(err, ENOENT, "lookup", "--user",
                              "no group '%s' in the rootfs's /etc/group", g);
         }
     }
     out->uid = uid;
     out->gid = gid;
-    if (name && creds_group_members(group, name, &out->groups, &out->ngroups) < 0)
+    if (name && creds_group_members(group, name, &out->groups, &out->ngroups) < 0) {
+        creds_free(out);
         return hutch_err(err, ENOMEM, NULL, "--user", "out of memory");
+    }
     return 0;
 }
 
