@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,32 @@ static int check_not_chrooted(struct hutch_error **err)
                      "in its own mount namespace with pivot_root instead of chroot");
 }
 
+/* The image's StopSignal ("SIGINT", "INT", "2"); SIGTERM when absent. */
+static int resolve_stop_signal(const char *s, int *out, struct hutch_error **err)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"PWR", SIGPWR},
+                 {"WINCH", SIGWINCH}};
+    *out = SIGTERM;
+    if (!s || !*s)
+        return 0;
+    uint64_t n;
+    if (parse_u64(s, &n) == 0 && n > 0 && n < 65) {
+        *out = (int)n;
+        return 0;
+    }
+    const char *name = strncmp(s, "SIG", 3) == 0 ? s + 3 : s;
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (!strcmp(name, names[i].name)) {
+            *out = names[i].sig;
+            return 0;
+        }
+    return hutch_err(err, EINVAL, "validate", "StopSignal", "unknown signal '%s' in the image", s);
+}
+
 int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     const struct hutch_spec *s = sb->spec;
@@ -291,6 +318,7 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
     r = caps_plan(s, p->uid, &p->caps, &p->caps_ambient, err);
     r = r ?: precheck_command(sb, err);
     r = r ?: resolve_userns(sb, err);
+    r = r ?: resolve_stop_signal(sb->image ? sb->image->stop_signal : NULL, &p->stop_signal, err);
     if (r < 0)
         return r;
     p->no_new_privs = s->no_new_privs;

@@ -186,6 +186,9 @@ static void on_timer(struct hutch_sandbox *sb)
     if (!sb->term_sent) {
         sb->timed_out = sb->term_sent = true;
         /* init sends SIGTERM to every process of the sandbox; without init, to pid 1 */
+        /* the image's StopSignal to the workload first (init forwards it), like docker stop */
+        if (sb->plan.stop_signal && sb->plan.stop_signal != SIGTERM)
+            sys_pidfd_send_signal(sb->pidfd, sb->plan.stop_signal);
         if (sb->spec->init)
             sys_pidfd_send_signal(sb->pidfd, INIT_SIG_TERM_ALL);
         else
