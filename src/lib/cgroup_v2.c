@@ -84,6 +84,15 @@ static int v2_subtree_write(const char *dir, unsigned set, struct hutch_error **
     return r;
 }
 
+/* Does the group open at dfd hold processes, and is it not the root (which may)? */
+static bool v2_has_own_procs(int dfd)
+{
+    char c;
+    _cleanup_close_ int fd = openat(dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+    /* cgroup.type exists everywhere but in the root */
+    return fd >= 0 && cgroup_file_exists(dfd, "cgroup.type") && read(fd, &c, 1) == 1;
+}
+
 /*
  * A child only has the controllers in its parent's cgroup.subtree_control. Enable the missing
  * ones there when the parent has them (cgroup.controllers), which the kernel refuses while the
@@ -104,6 +113,14 @@ static int v2_enable_controllers(struct cgroup *cg, const struct hutch_spec *spe
         return hutch_err(err, r, "read", dir, "cannot read cgroup.subtree_control");
     if (!(want & ~have))
         return 0;
+    /* the kernel lets threaded controllers (pids, cpu, cpuset) be enabled in a group with
+     * processes, which makes it a thread root whose children take no process (EOPNOTSUPP at
+     * attach): refuse every enable there, before changing the parent */
+    if (v2_has_own_procs(dfd))
+        return hutch_err(err, EBUSY, "cgroup", dir,
+                         "cannot enable controllers for its children: it has processes of its "
+                         "own (cgroup v2 'no internal processes' rule); use --cgroup-parent with "
+                         "a cgroup that has none");
     unsigned avail = v2_read_set(dfd, "cgroup.controllers", &r);
     if (r < 0)
         return hutch_err(err, r, "read", dir, "cannot read cgroup.controllers");
