@@ -267,17 +267,18 @@ test_usage_plausible() {
 test_case "usage in process.end: cpu, memory peak and pids peak are plausible" test_usage_plausible
 
 test_usage_io() {
-    command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null ||
-        skip "needs losetup and mkfs.ext4"
+    command -v findmnt >/dev/null && command -v mkfs.ext4 >/dev/null ||
+        skip "needs findmnt and mkfs.ext4"
     truncate -s 32M img
     mkfs.ext4 -q -F img
-    # global: the EXIT trap runs after this function has returned
-    LOOPDEV=$(losetup -f --show img) || skip "no loop device"
-    local dev=$LOOPDEV
     mkdir mnt
-    # undone even when an assertion fails (the case runs in a subshell with set -e)
-    trap 'umount mnt 2>/dev/null || true; losetup -d "$LOOPDEV" || true' EXIT
-    mount "$dev" mnt
+    # undone even when an assertion fails (the case runs in a subshell with set -e); mount -o
+    # loop sets the loop device to autoclear: any unmount (the harness's too) frees it
+    trap 'umount mnt 2>/dev/null || true' EXIT
+    mount -o loop img mnt || skip "cannot mount a loop device"
+    local dev
+    dev=$(findmnt -n -o SOURCE "$C_DIR/mnt")
+    [[ $dev == /dev/loop* ]] || fail "mnt is not on a loop device: $dev"
     # O_DIRECT: the I/O is issued (and accounted) by the sandbox's own processes
     hr -v "$C_DIR/mnt:/data" --device-write-bps "$dev:1gb" --device-read-bps "$dev:1gb" -- sh -c '
         dd if=/dev/zero of=/data/f bs=1M count=4 oflag=direct 2>/dev/null &&
