@@ -52,6 +52,9 @@ start_cmdfile() {
     echo "hutch.unconfined $H --security-opt seccomp=unconfined -- /bin/true"
     echo "hutch.hostnet $H --network host -- /bin/true"
     echo "hutch.pids0 $H --pids-limit 0 -- /bin/true"
+    # no isolation but the cgroup (--bare: a host process with hutch's limits and events): the
+    # difference to hutch.limits is what the namespaces, mounts and pivot cost together
+    echo "hutch.bare $HUTCH run --bare --memory 256m --cpus 1 -- $R/bin/true"
     # the floor of any hutch CLI start: its own exec and dynamic linking
     echo "hutch.exec-only $HUTCH --version"
 }
@@ -111,9 +114,10 @@ start_table() {
                 }
             } else {
                 print "hutch run ...", hdr, "p50 - hutch"
-                split("hutch hutch.unconfined hutch.hostnet hutch.pids0 hutch.exec-only", h, " ")
+                split("hutch hutch.unconfined hutch.hostnet hutch.pids0 hutch.bare hutch.exec-only", h, " ")
                 opt["hutch"] = "(defaults)"; opt["hutch.unconfined"] = "--security-opt seccomp=unconfined"
                 opt["hutch.hostnet"] = "--network host"; opt["hutch.pids0"] = "--pids-limit 0"
+                opt["hutch.bare"] = "--bare --memory 256m --cpus 1 (cgroup only)"
                 opt["hutch.exec-only"] = "(no sandbox) hutch --version"
                 for (i = 1; i in h; i++) if (h[i] in p50)
                     print opt[h[i]], cols(h[i]), sprintf("%+.2f", (p50[h[i]] - p50["hutch"]) / 1e6)

@@ -54,6 +54,7 @@ static const struct flag flags[] = {
     {"nat", 0, false, "nat"},
     {"security-opt", 0, true, "security-opt"},
     {"privileged", 0, false, "privileged"},
+    {"bare", 0, false, "bare"},
     {"userns", 0, true, "userns"},
     {"upper-size", 0, true, "upper-size"},
 };
@@ -74,7 +75,8 @@ const char args_run_usage[] =
     "  --device-{read,write}-{bps,iops} DEV:RATE    --cgroup-parent PATH\n"
     "  --network none|host|bridge[=NAME]|internal=NAME|sandbox=ID   --nat\n"
     "  --security-opt seccomp=PATH|default|strict|unconfined | no-new-privileges=false\n"
-    "  --privileged            --userns host|auto|C:H:N   --upper-size BYTES   --no-init\n";
+    "  --privileged            --userns host|auto|C:H:N   --upper-size BYTES   --no-init\n"
+    "  --bare                  a host process: only cgroup limits, timeout, output cap, events\n";
 
 static int usage_err(struct run_args *out, const char *arg, const char *what)
 {
@@ -102,7 +104,7 @@ static int apply(const struct flag *f, const char *value, args_set_fn set, void 
                  struct run_args *out, struct hutch_error **err)
 {
     if (f->option) {
-        if (!strcmp(f->lng, "rootfs") || !strcmp(f->lng, "image"))
+        if (!strcmp(f->lng, "rootfs") || !strcmp(f->lng, "image") || !strcmp(f->lng, "bare"))
             out->has_rootfs = true;
         return set(ud, f->option, value, err);
     }

@@ -257,8 +257,8 @@ typedef int (*helper_fn)(void *arg, int out_fd);
 
 /* Run fn in a child that has joined the sandbox's mount namespace; collect what it writes.
  * The child is a plain fork: it only opens, reads and writes, then _exits. */
-static int helper_run(int mntns_fd, helper_fn fn, void *arg, struct buf *out,
-                      struct hutch_error **err)
+static int helper_run(int mntns_fd, const char *root_dir, helper_fn fn, void *arg,
+                      struct buf *out, struct hutch_error **err)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -272,8 +272,10 @@ static int helper_run(int mntns_fd, helper_fn fn, void *arg, struct buf *out,
     if (pid == 0) {
         close(p[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        /* after setns our root and cwd are the sandbox's root: the host is out of view */
-        if (setns(mntns_fd, CLONE_NEWNS) < 0 || chdir("/") < 0)
+        /* after setns our root and cwd are the sandbox's root: the host is out of view; a
+         * bare job has no view of its own: its root_dir stands for "/" (RESOLVE_IN_ROOT) */
+        if (mntns_fd >= 0 ? setns(mntns_fd, CLONE_NEWNS) < 0 || chdir("/") < 0
+                          : chdir(root_dir) < 0)
             _exit(2);
         _exit(fn(arg, p[1]) < 0 ? 1 : 0);
     }
@@ -297,7 +299,8 @@ static int helper_run(int mntns_fd, helper_fn fn, void *arg, struct buf *out,
         return hutch_err(err, r, NULL, "copy-out helper", "out of memory");
     if (!WIFEXITED(st) || WEXITSTATUS(st) == 2)
         return hutch_err(err, EIO, "setns", "copy-out helper",
-                         "cannot enter the sandbox's mount namespace");
+                         mntns_fd >= 0 ? "cannot enter the sandbox's mount namespace"
+                                       : "cannot enter the job's directory");
     return 0;
 }
 
@@ -378,7 +381,7 @@ static int out_helper(void *arg, int out_fd)
 {
     const struct out_job *j = arg;
     struct copy_ctx c = {.hash = true, .buf = malloc(COPY_CHUNK)};
-    int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (!c.buf || rootfd < 0)
         return -ENOMEM;
     for (int i = 0; i < j->n; i++) {
@@ -390,9 +393,9 @@ static int out_helper(void *arg, int out_fd)
     return 0;
 }
 
-int artifacts_copy_out(int mntns_fd, const char *workdir, const struct job_artifact *list, int n,
-                       const char *dest_dir, struct artifact_result *results,
-                       struct hutch_error **err)
+int artifacts_copy_out(int mntns_fd, const char *root_dir, const char *workdir,
+                       const struct job_artifact *list, int n, const char *dest_dir,
+                       struct artifact_result *results, struct hutch_error **err)
 {
     if (n == 0)
         return 0;
@@ -404,7 +407,7 @@ int artifacts_copy_out(int mntns_fd, const char *workdir, const struct job_artif
     if (j.destfd < 0)
         return hutch_err_sys(err, "open", dest_dir);
     struct buf b = {0};
-    r = helper_run(mntns_fd, out_helper, &j, &b, err);
+    r = helper_run(mntns_fd, root_dir, out_helper, &j, &b, err);
     close(j.destfd);
     for (int i = 0; r == 0 && i < n; i++) {
         if (b.len >= (size_t)(i + 1) * sizeof(results[i])) {
@@ -467,12 +470,12 @@ static int read_helper(void *arg, int out_fd)
     return 0;
 }
 
-int artifacts_read_file(int mntns_fd, const char *path, size_t max, char **data, size_t *len,
-                        struct hutch_error **err)
+int artifacts_read_file(int mntns_fd, const char *root_dir, const char *path, size_t max,
+                        char **data, size_t *len, struct hutch_error **err)
 {
     struct read_job j = {path, max};
     struct buf b = {0};
-    int r = helper_run(mntns_fd, read_helper, &j, &b, err);
+    int r = helper_run(mntns_fd, root_dir, read_helper, &j, &b, err);
     int32_t status = -EIO;
     if (r == 0 && b.len >= sizeof(status))
         memcpy(&status, b.data, sizeof(status));

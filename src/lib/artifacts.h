@@ -33,17 +33,18 @@ struct artifact_result {
 
 /*
  * Copy each artifact (path in the sandbox, absolute or relative to workdir) to dest_dir/name,
+ * (mntns_fd < 0, a bare job: paths resolve inside root_dir as if it were "/"),
  * replacing what is there. results[i] tells how artifact i went; a missing artifact is not an
  * error of this call. Returns 0, or -errno when the helper could not run at all.
  */
-int artifacts_copy_out(int mntns_fd, const char *workdir, const struct job_artifact *list, int n,
-                       const char *dest_dir, struct artifact_result *results,
-                       struct hutch_error **err);
+int artifacts_copy_out(int mntns_fd, const char *root_dir, const char *workdir,
+                       const struct job_artifact *list, int n, const char *dest_dir,
+                       struct artifact_result *results, struct hutch_error **err);
 
 /* Read one regular file (at most max bytes) from the sandbox's view. -ENOENT if missing,
  * -EFBIG if larger, -EINVAL if not a regular file. */
-int artifacts_read_file(int mntns_fd, const char *path, size_t max, char **data, size_t *len,
-                        struct hutch_error **err);
+int artifacts_read_file(int mntns_fd, const char *root_dir, const char *path, size_t max,
+                        char **data, size_t *len, struct hutch_error **err);
 
 /* The same from a host directory of hutch's own (the job's /hutch/output staging): name is
  * resolved beneath dirfd without any symlink. */

@@ -23,6 +23,7 @@
 struct cache_use {
     char *name;
     char *dir; /* absolute path of the cache directory (for volume sources) */
+    char *data; /* bind mode: dir/data */
     int dirfd; /* the cache directory, O_PATH, reached without symlinks */
     char id[80];
     enum job_cache_mode mode;
@@ -361,9 +362,9 @@ static int acquire_bind(struct cache_use *u, struct hutch_spec *spec, const char
     }
     close(fd);
     _cleanup_free_ char *vol = NULL;
-    if (asprintf(&vol, "%s/data:%s", u->dir, dst) < 0)
+    if (asprintf(&u->data, "%s/data", u->dir) < 0 || asprintf(&vol, "%s:%s", u->data, dst) < 0)
         return hutch_err(err, ENOMEM, NULL, "cache", "out of memory");
-    return spec_set(spec, "volume", vol, err);
+    return spec ? spec_set(spec, "volume", vol, err) : 0;
 }
 
 int cache_acquire(const char *root, const char *id, const struct cache_request *req,
@@ -384,7 +385,10 @@ int cache_acquire(const char *root, const char *id, const struct cache_request *
     int r = open_cache_dir(root, req, &u->dir, err);
     if (r >= 0) {
         u->dirfd = r;
-        r = req->mode == JOB_CACHE_OVERLAY ? acquire_overlay(u, spec, req->dst, err)
+        r = !spec && req->mode == JOB_CACHE_OVERLAY
+                ? hutch_err(err, EINVAL, "cache", req->name,
+                            "mode: overlay needs a container (a mount namespace); use bind")
+            : req->mode == JOB_CACHE_OVERLAY ? acquire_overlay(u, spec, req->dst, err)
                                            : acquire_bind(u, spec, req->dst, err);
     }
     if (r < 0) {
@@ -404,6 +408,11 @@ enum job_cache_mode cache_mode(const struct cache_use *u)
 const char *cache_name(const struct cache_use *u)
 {
     return u->name;
+}
+
+const char *cache_host_dir(const struct cache_use *u)
+{
+    return u->data;
 }
 
 void cache_release(struct cache_use *u)
@@ -431,6 +440,7 @@ void cache_release(struct cache_use *u)
     close_fd(&u->user_fd);
     close_fd(&u->dirfd);
     free(u->dir);
+    free(u->data);
     free(u->name);
     free(u);
 }

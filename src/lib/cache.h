@@ -48,10 +48,13 @@ struct cache_request {
     gid_t gid;
 };
 
-/* Prepare one cache for sandbox <id> and add its volume to spec. */
+/* Prepare one cache for sandbox <id> and add its volume to spec. spec NULL (a bare host
+ * process: nothing is mounted): bind mode only, the directory is cache_host_dir(). */
 int cache_acquire(const char *root, const char *id, const struct cache_request *req,
                   struct hutch_spec *spec, struct cache_use **out, struct hutch_error **err);
 enum job_cache_mode cache_mode(const struct cache_use *u);
+/* Bind mode: the shared directory's host path (owned by u; valid until cache_release). */
+const char *cache_host_dir(const struct cache_use *u);
 const char *cache_name(const struct cache_use *u);
 /* Overlay mode, after the job succeeded and its mounts are gone: make lower + upper the new
  * current generation, *gen. An empty upper changes nothing: no new generation, *changed false,

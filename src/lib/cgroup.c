@@ -765,6 +765,28 @@ int cgroup_kill_all(struct cgroup *cg)
     return fd >= 0 ? dir_kill_all(fd, true) : 0;
 }
 
+int cgroup_signal_all(struct cgroup *cg, int sig, pid_t except)
+{
+    if (!cg)
+        return 0;
+    int fd = cg->unified >= 0 ? cg->dirs[cg->unified].fd : cgroup_ctrl_fd(cg, CG_PIDS);
+    for (int i = 0; fd < 0 && i < cg->ndirs; i++)
+        fd = cg->dirs[i].fd;
+    _cleanup_free_ char *s = NULL;
+    int r = fd < 0 ? -ENOENT : read_file_at(fd, "cgroup.procs", &s, NULL, 16 << 20);
+    if (r < 0)
+        return r;
+    int n = 0;
+    for (char *p = s, *end; *p; p = end) {
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (pid > 0 && pid != except && kill((pid_t)pid, sig) == 0)
+            n++;
+    }
+    return n;
+}
+
 /* ---------------------------------------------------------------- stats, destroy, gc */
 
 int cgroup_read_stats(struct cgroup *cg, struct cgroup_stats *st)

@@ -52,6 +52,9 @@ int cgroup_event_fd(struct cgroup *cg);
 bool cgroup_check_oom(struct cgroup *cg);
 /* Kill every process in the sandbox's groups (cgroup.kill, or freeze + SIGKILL + thaw). */
 int cgroup_kill_all(struct cgroup *cg);
+/* Send sig once to every process in the sandbox's groups but except (--bare's SIGTERM on
+ * timeout: no pid namespace, so no kill(-1) from its init). The number signalled, or -errno. */
+int cgroup_signal_all(struct cgroup *cg, int sig, pid_t except);
 /* Read usage (call before destroy). */
 int cgroup_read_stats(struct cgroup *cg, struct cgroup_stats *st);
 /* Remove the groups (retrying while the kernel still holds them) and free. Idempotent;

@@ -153,6 +153,32 @@ static int set_rlimits(void)
     return 0;
 }
 
+/* --bare: the caller's credentials and capabilities as they are (or --user's, by the usual
+ * rules), no filter, no no_new_privs; it dies with init, which dies with hutch. */
+__attribute__((noreturn)) static void launch_bare(struct hutch_sandbox *sb, int exec_w)
+{
+    struct sandbox_plan *p = &sb->plan;
+    int r = set_rlimits();
+    if (r < 0)
+        launch_fail(exec_w, r, HUTCH_EXIT_INTERNAL, "rlimits: %s", strerror(-r));
+    if (!p->keep_creds && (r = creds_apply(p->uid, p->gid, p->groups, p->ngroups)) < 0)
+        launch_fail(exec_w, r, HUTCH_EXIT_INTERNAL, "set user %u:%u: %s", (unsigned)p->uid,
+                    (unsigned)p->gid, strerror(-r));
+    /* the uid change keeps the capabilities creds_apply holds on to: drop them as setuid would */
+    if (!p->keep_creds && p->uid != 0 && (r = caps_apply(p->uid, 0, 0)) < 0)
+        launch_fail(exec_w, r, HUTCH_EXIT_INTERNAL, "capabilities: %s", strerror(-r));
+    /* after the uid change, which clears it */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        launch_fail(exec_w, errno, HUTCH_EXIT_INTERNAL, "pdeathsig: %s", strerror(errno));
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        launch_fail(exec_w, errno, HUTCH_EXIT_INTERNAL, "close fds: %s", strerror(errno));
+    umask(022);
+    int e = 0;
+    int status = exec_command(p->argv, p->env, &e);
+    launch_fail(exec_w, e, status, "%s: %s", p->argv[0],
+                status == HUTCH_EXIT_NOT_FOUND ? "command not found" : strerror(e));
+}
+
 /* The workload's half: launch. Never returns. */
 __attribute__((noreturn)) static void launch(struct hutch_sandbox *sb, int exec_w, int in,
                                              int out, int err, bool tty)
@@ -171,6 +197,8 @@ __attribute__((noreturn)) static void launch(struct hutch_sandbox *sb, int exec_
     if (chdir(wd) < 0)
         launch_fail(exec_w, errno, HUTCH_EXIT_INTERNAL, "working directory %s: %s", wd,
                     strerror(errno));
+    if (p->bare)
+        launch_bare(sb, exec_w);
     /* a cwd outside the new root (a leaked host directory fd, CVE-2024-21626) has no path */
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
@@ -228,6 +256,9 @@ static int open_pty(int sync_fd, int *slave_out, struct cerr *ce)
     return r;
 }
 
+__attribute__((noreturn)) static void child_launch(struct hutch_sandbox *sb, int sync_fd,
+                                                   int exec_w, int out_w, int err_w, int stdin_fd);
+
 __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd, int exec_w,
                                           int out_w, int err_w, int stdin_fd)
 {
@@ -244,6 +275,11 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
      * cgroup.h); the unified group already holds us (CLONE_INTO_CGROUP) or the parent did it */
     CHILD_STEP("cgroup.join", cgroup_child_attach(sb->cg));
     /* the network namespace first: sysfs shows the one current when it is mounted */
+    if (sb->plan.bare) {
+        /* a host process: no mounts, no root change; init adopts what the workload orphans */
+        CHILD_STEP("subreaper", prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0);
+        child_launch(sb, sync_fd, exec_w, out_w, err_w, stdin_fd);
+    }
     CHILD_STEP("net.inside", net_child_setup(sb->net));
 
     if (sb->plan.userns) {
@@ -265,7 +301,14 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     CHILD_STEP("hostname", sethostname(sb->plan.hostname, strlen(sb->plan.hostname)) < 0
                                ? -errno
                                : 0);
+    child_launch(sb, sync_fd, exec_w, out_w, err_w, stdin_fd);
+}
 
+/* stdio (or a terminal), then the workload: as pid 1, or forked under hutch's init. */
+__attribute__((noreturn)) static void child_launch(struct hutch_sandbox *sb, int sync_fd,
+                                                   int exec_w, int out_w, int err_w, int stdin_fd)
+{
+    struct cerr ce = {{0}};
     int in = stdin_fd, out = out_w, err = err_w;
     bool tty = sb->spec->tty;
     if (tty) {
@@ -297,5 +340,5 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     ready.type = SYNC_READY;
     ready.a = (uint64_t)pid;
     sync_send(sync_fd, &ready, -1, pid); /* SCM_CREDENTIALS: the parent sees the host pid */
-    init_main(sync_fd, pid);
+    init_main(sync_fd, pid, sb->plan.bare);
 }

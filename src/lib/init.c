@@ -57,7 +57,7 @@ static void init_confine(void)
 #endif
 }
 
-__attribute__((noreturn)) void init_main(int sync_fd, pid_t workload)
+__attribute__((noreturn)) void init_main(int sync_fd, pid_t workload, bool bare)
 {
     /* hold no fd but the handshake: nothing of the host stays reachable through pid 1 */
     if (sync_fd > 0)
@@ -84,17 +84,24 @@ __attribute__((noreturn)) void init_main(int sync_fd, pid_t workload)
                 memset(&m, 0, sizeof(m));
                 m.type = SYNC_EXIT;
                 m.a = (uint64_t)(unsigned)st;
-                sync_send(sync_fd, &m, -1, 0);
-                _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+                /* --bare: stay, reaping, until the supervisor has killed the cgroup; leaving
+                 * first would hand what is left to the host's init (only if it heard us) */
+                if (sync_send(sync_fd, &m, -1, 0) < 0 || !bare)
+                    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+                workload = -1;
             }
             continue;
         }
         if (sig == INIT_SIG_TERM_ALL) {
-            /* timeout: SIGTERM to every process of the sandbox but init */
-            kill(-1, SIGTERM);
+            /* timeout: SIGTERM to every process of the sandbox but init; on the host (--bare)
+             * -1 would be every process we may signal: the workload's group only */
+            if (!bare)
+                kill(-1, SIGTERM);
+            else if (workload > 0)
+                kill(-workload, SIGTERM);
             continue;
         }
-        if (sig == SIGKILL || sig == SIGSTOP)
+        if (sig == SIGKILL || sig == SIGSTOP || workload <= 0)
             continue;
         kill(workload, sig);
     }

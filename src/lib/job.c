@@ -170,11 +170,52 @@ static int load_devcontainer(struct hutch_job *j, struct hutch_error **err)
 
 /* ---------------------------------------------------------------- new: the spec */
 
+/* What a bare host process (container: none) can be given: the limits, and from the job file
+ * also its environment, directory and user. A profile describes a container: of it only the
+ * limits apply; the job file's other settings are errors. */
+static bool bare_limit_option(const char *o)
+{
+    static const char *const ok[] = {
+        "memory",         "memory-reservation", "cpus",           "cpu-shares",
+        "cpu-weight",     "cpuset-cpus",        "pids-limit",     "device-read-bps",
+        "device-write-bps", "device-read-iops", "device-write-iops", "timeout",
+        "kill-grace",     "max-output",         "cgroup-parent",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+        if (!strcmp(o, ok[i]))
+            return true;
+    return false;
+}
+
+enum bare_filter { BARE_NO = 0, BARE_PROFILE, BARE_FILE };
+
+static int bare_setting_check(const struct jobfile *jf, const struct job_setting *s,
+                              enum bare_filter bare, struct hutch_error **err)
+{
+    if (bare == BARE_NO || bare_limit_option(s->option))
+        return 0;
+    if (bare == BARE_PROFILE)
+        return 1; /* skipped */
+    if (!strcmp(s->option, "env") || !strcmp(s->option, "workdir") ||
+        !strcmp(s->option, "user") || (!strcmp(s->option, "network") && !strcmp(s->value, "host")))
+        return 0;
+    return jobfile_err(err, EINVAL, jf->file, s->at,
+                       "%s: not available with container: none (a bare host process gets only "
+                       "resources, timeout, max_output, env, workdir and user; its network is "
+                       "the host's)",
+                       s->option);
+}
+
 static int apply_settings(struct hutch_spec *spec, const struct jobfile *jf,
-                          struct hutch_error **err)
+                          enum bare_filter bare, struct hutch_error **err)
 {
     for (int i = 0; jf && i < jf->nsettings; i++) {
         const struct job_setting *s = &jf->settings[i];
+        int skip = bare_setting_check(jf, s, bare, err);
+        if (skip < 0)
+            return skip;
+        if (skip || (bare && !strcmp(s->option, "network")))
+            continue;
         int r = spec_set(spec, s->option, s->value, err);
         if (r < 0)
             return jobfile_err(err, r, jf->file, s->at, "%s", s->option);
@@ -242,25 +283,29 @@ static int build_spec(struct hutch_job *j, bool have_dc, char *const *ov, struct
     int r = hutch_spec_new(&j->spec);
     if (r < 0)
         return r;
+    bool bare = j->jf->container_none;
     /* CI=true first, so that the profile, the file or a flag may still say otherwise */
     r = spec_set(j->spec, "env", "CI=true", err);
+    r = r ?: (bare ? spec_set(j->spec, "bare", "true", err) : 0);
     if (!j->profile_enforced)
-        r = r ?: apply_settings(j->spec, j->profile, err);
+        r = r ?: apply_settings(j->spec, j->profile, bare ? BARE_PROFILE : BARE_NO, err);
     for (char **e = j->dc.env; !r && e && *e; e++)
         r = spec_set(j->spec, "env", *e, err);
     if (!r && have_dc && j->dc.user)
         r = spec_set(j->spec, "user", j->dc.user, err);
-    r = r ?: apply_settings(j->spec, j->jf, err);
-    /* the caller's profile comes after the file, so a file it does not trust can not loosen it */
+    r = r ?: apply_settings(j->spec, j->jf, bare ? BARE_FILE : BARE_NO, err);
+    /* the caller's profile comes after the file, so a file it does not trust can not loosen it
+     * (a bare job under an enforced profile was refused before) */
     if (j->profile_enforced)
-        r = r ?: apply_settings(j->spec, j->profile, err);
-    r = r ?: choose_rootfs(j, have_dc, ov, err);
+        r = r ?: apply_settings(j->spec, j->profile, BARE_NO, err);
+    r = r ?: (bare ? 0 : choose_rootfs(j, have_dc, ov, err));
     r = r ?: apply_overrides(j->spec, ov, err);
     r = r ?: hutch_spec_set_argv(j->spec, j->jf->argc, (const char *const *)j->jf->argv, err);
     if (r < 0)
         return r;
-    if (!(j->ws_dst = strdup(have_dc && j->dc.workspace_folder ? j->dc.workspace_folder
-                                                               : DEFAULT_WORKSPACE)))
+    if (!(j->ws_dst = strdup(bare                                 ? j->workspace
+                             : have_dc && j->dc.workspace_folder ? j->dc.workspace_folder
+                                                                 : DEFAULT_WORKSPACE)))
         return -ENOMEM;
     if (strchr(j->workspace, ':') || strchr(j->ws_dst, ':'))
         return hutch_err(err, EINVAL, "validate", j->workspace,
@@ -271,7 +316,7 @@ static int build_spec(struct hutch_job *j, bool have_dc, char *const *ov, struct
     /* artifacts and a custom output file are read in the sandbox's view after the end; keeping
      * its mount namespace moves the namespace's teardown (milliseconds) onto our path, so only
      * when needed (the default output.json is read from our staging dir) */
-    j->spec->keep_mntns = j->jf->nartifacts > 0 || j->jf->output_path;
+    j->spec->keep_mntns = !bare && (j->jf->nartifacts > 0 || j->jf->output_path);
     return r;
 }
 
@@ -284,7 +329,13 @@ static int resolve_user(struct hutch_job *j, struct hutch_error **err)
     char **layers = layers_dir;
     int n = 1, r;
     const char *user = j->spec->user;
-    if (j->spec->rootfs) {
+    char self[32];
+    if (j->spec->bare) { /* the host's users; the caller's own by default */
+        snprintf(self, sizeof(self), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
+        if (!(layers_dir[0] = strdup("/")))
+            return -ENOMEM;
+        user = user ? user : self;
+    } else if (j->spec->rootfs) {
         if (!(layers_dir[0] = realpath(j->spec->rootfs, NULL)))
             return hutch_err(err, errno, "stat", "--rootfs", "%s: %s", j->spec->rootfs,
                              strerror(errno));
@@ -327,22 +378,50 @@ static int resolve_user(struct hutch_job *j, struct hutch_error **err)
 
 /* ---------------------------------------------------------------- new */
 
+/* container: none runs the command on the host: nothing of a container may be asked for, and
+ * a caller who enforces a profile does not get its job out of the sandbox by the file's say. */
+static int check_bare(struct hutch_job *j, const char *enforced, struct hutch_error **err)
+{
+    const struct jobfile *jf = j->jf;
+    if (!jf->container_none)
+        return 0;
+    if (enforced)
+        return jobfile_err(err, EPERM, jf->file, jf->container_at,
+                           "container: none (a bare host process, outside any sandbox) is "
+                           "refused under the enforced profile '%s'",
+                           enforced);
+    if (jf->ws_mode == JOB_WS_OVERLAY)
+        return jobfile_err(err, EINVAL, jf->file, jf->ws_at,
+                           "workspace.mode: overlay needs a container (container: none runs in "
+                           "the checkout itself)");
+    for (int i = 0; i < jf->ncaches; i++)
+        if (jf->caches[i].mode == JOB_CACHE_OVERLAY)
+            return jobfile_err(err, EINVAL, jf->file, jf->caches[i].at,
+                               "caches[%d].mode: overlay needs a container (a mount namespace); "
+                               "container: none takes mode: bind",
+                               i);
+    return 0;
+}
+
 static int job_new_story(struct hutch_job *j, const char *file, const char *profile,
                          char *const *ov, struct hutch_error **err)
 {
     int r = load_job_file(j, file, err);
-    if (r == 0 && j->jf->container_none)
-        return jobfile_err(err, EOPNOTSUPP, j->jf->file, j->jf->container_at,
-                           "container: none (a bare host process) is not supported yet; use "
-                           "auto, or a map with image or rootfs");
+    r = r ?: check_bare(j, profile, err);
     j->profile_enforced = profile != NULL;
     r = r ?: load_profile(j, profile ? profile : j->jf->profile, err);
-    int have_dc = r < 0 ? r : load_devcontainer(j, err);
+    int have_dc = r < 0 ? r : j->jf->container_none ? 0 : load_devcontainer(j, err);
     if (have_dc < 0)
         return have_dc;
     r = r ?: build_spec(j, have_dc > 0, ov, err);
     r = r ?: spec_validate(j->spec, err);
     r = r ?: resolve_user(j, err);
+    /* the cache store is hutch's, private: a bare process reaches it only as hutch's user */
+    if (!r && j->spec->bare && (j->jf->caches_auto || j->jf->ncaches) && j->uid != geteuid())
+        r = jobfile_err(err, EPERM, j->jf->file, j->jf->container_at,
+                        "caches with container: none need the job to run as hutch's own user "
+                        "(uid %u), not uid %u",
+                        (unsigned)geteuid(), (unsigned)j->uid);
     for (int i = 0; !r && i < j->jf->ninputs; i++) {
         const struct job_input *in = &j->jf->inputs[i];
         if (strchr(in->dst, ':'))
@@ -436,6 +515,24 @@ static void warn_error(struct hutch_job *j, const char *what, const char *path,
     hutch_error_free(e);
 }
 
+/* A bare job's files are read beneath its workspace, which stands for "/" there: its absolute
+ * path inside it, or NULL when outside (a job on the host is not a door to the host's files). */
+static char *bare_path(const struct hutch_job *j, const char *path)
+{
+    size_t wl = strlen(j->workspace);
+    char *s = NULL;
+    if (path[0] != '/') {
+        const char *wd = j->spec->workdir ? j->spec->workdir : j->workspace;
+        _cleanup_free_ char *full = NULL;
+        if (asprintf(&full, "%s/%s", wd, path) < 0)
+            return NULL;
+        return bare_path(j, full);
+    }
+    if (strncmp(path, j->workspace, wl) || (path[wl] != '/' && path[wl] != '\0'))
+        return NULL;
+    return asprintf(&s, "/%s", path + wl + (path[wl] == '/')) < 0 ? NULL : s;
+}
+
 /* output.json, read in the sandbox's view, reported as an output event of its own. */
 static void job_output(struct hutch_job *j)
 {
@@ -444,10 +541,15 @@ static void job_output(struct hutch_job *j)
     size_t len = 0;
     struct hutch_error *e = NULL;
     /* the default output lies in our staging dir, bound at /hutch/output */
-    int r = j->jf->output_path
-                ? artifacts_read_file(j->sb->mntns_fd, path, OUTPUT_MAX, &data, &len, &e)
-                : artifacts_read_file_at(j->dir_fd, "hutch/output/output.json", OUTPUT_MAX, &data,
-                                         &len);
+    _cleanup_free_ char *in_ws = j->spec->bare && j->jf->output_path ? bare_path(j, path) : NULL;
+    int r = !j->jf->output_path
+                ? artifacts_read_file_at(j->dir_fd, "hutch/output/output.json", OUTPUT_MAX, &data,
+                                         &len)
+            : !j->spec->bare
+                ? artifacts_read_file(j->sb->mntns_fd, NULL, path, OUTPUT_MAX, &data, &len, &e)
+            : in_ws ? artifacts_read_file(-1, j->workspace, in_ws, OUTPUT_MAX, &data, &len, &e)
+                    : hutch_err(&e, EPERM, "read", path,
+                                "outside the workspace: container: none reads only there");
     if (r == -ENOENT && !j->jf->output_path) {
         hutch_error_free(e);
         return; /* the default output is optional */
@@ -501,6 +603,40 @@ static void emit_artifact(struct hutch_job *j, const struct job_artifact *a,
         job_emit(j, HUTCH_EVENT_ARTIFACT);
 }
 
+/* A bare job's artifacts, from beneath its workspace (see bare_path); the others are refused. */
+static int bare_artifacts(struct hutch_job *j, struct artifact_result *res,
+                          struct hutch_error **e)
+{
+    int n = j->jf->nartifacts, m = 0;
+    struct job_artifact *list = calloc((size_t)n, sizeof(*list));
+    int *idx = calloc((size_t)n, sizeof(*idx));
+    struct artifact_result *sub = calloc((size_t)n, sizeof(*sub));
+    int r = list && idx && sub ? 0 : -ENOMEM;
+    for (int i = 0; !r && i < n; i++) {
+        char *p = bare_path(j, j->jf->artifacts[i].path);
+        if (!p) {
+            res[i].status = -EPERM;
+            snprintf(res[i].message, sizeof(res[i].message),
+                     "outside the workspace: container: none copies artifacts from there only");
+            continue;
+        }
+        list[m] = j->jf->artifacts[i];
+        list[m].path = p;
+        idx[m++] = i;
+    }
+    if (!r && m)
+        r = artifacts_copy_out(-1, j->workspace, "/", list, m, j->artifacts_dir, sub, e);
+    for (int k = 0; k < m; k++) {
+        if (!r)
+            res[idx[k]] = sub[k];
+        free(list[k].path);
+    }
+    free(list);
+    free(idx);
+    free(sub);
+    return r;
+}
+
 static void job_artifacts(struct hutch_job *j)
 {
     int n = j->jf->nartifacts;
@@ -517,9 +653,11 @@ static void job_artifacts(struct hutch_job *j)
     }
     struct artifact_result *res = calloc((size_t)n, sizeof(*res));
     struct hutch_error *e = NULL;
-    int r = res ? artifacts_copy_out(j->sb->mntns_fd, j->spec->workdir, j->jf->artifacts, n,
-                                     j->artifacts_dir, res, &e)
-                : -ENOMEM;
+    int r = !res ? -ENOMEM
+            : j->spec->bare
+                ? bare_artifacts(j, res, &e)
+                : artifacts_copy_out(j->sb->mntns_fd, NULL, j->spec->workdir, j->jf->artifacts,
+                                     n, j->artifacts_dir, res, &e);
     if (r < 0) {
         warn_error(j, "artifacts", j->artifacts_dir, e, r);
         free(res);

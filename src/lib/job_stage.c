@@ -7,6 +7,7 @@
  */
 #include "job_internal.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -108,8 +109,63 @@ static int stage_hutch_dir(struct hutch_job *j, struct hutch_error **err)
         if (r < 0)
             return hutch_err(err, r, "write", "input.json", "%s", strerror(-r));
     }
+    if (j->spec->bare) /* the command finds them through HUTCH_OUTPUT_DIR and HUTCH_INPUT */
+        return 0;
     return add_volume(j, "hutch", "/hutch", true, err)
                ?: add_volume(j, "hutch/output", "/hutch/output", false, err);
+}
+
+/* Below base (ours, fresh), make each directory of rel but the last component, owned by
+ * uid:gid; returns an O_PATH fd of the last directory and *leaf, or -errno. */
+static int make_parents(int base, const char *rel, uid_t uid, gid_t gid, const char **leaf)
+{
+    _cleanup_free_ char *copy = strdup(rel);
+    if (!copy)
+        return -ENOMEM;
+    int fd = fcntl(base, F_DUPFD_CLOEXEC, 3);
+    char *save = NULL, *c = strtok_r(copy, "/", &save);
+    while (fd >= 0 && c) {
+        char *next = strtok_r(NULL, "/", &save);
+        if (!next) {
+            *leaf = rel + (c - copy);
+            return fd;
+        }
+        if (mkdirat(fd, c, 0755) == 0)
+            fchownat(fd, c, uid, gid, AT_SYMLINK_NOFOLLOW);
+        else if (errno != EEXIST)
+            break;
+        int nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = nfd;
+        c = next;
+    }
+    int e = fd < 0 ? errno : c ? errno : EINVAL;
+    if (fd >= 0)
+        close(fd);
+    return -e;
+}
+
+/* container: none: a fresh home of the job's user (the tool caches are linked into it), the
+ * staging directory reachable by that user when it is not ours. */
+static int stage_bare_home(struct hutch_job *j, struct hutch_error **err)
+{
+    if (j->uid != geteuid()) {
+        _cleanup_free_ char *base = NULL;
+        if (asprintf(&base, "%s/%s", j->ctx->run_dir, JOB_RUN_SUBDIR) < 0)
+            return -ENOMEM;
+        /* search, not read: the ids below are not listed to others */
+        if (chmod(j->ctx->run_dir, 0711) < 0 || chmod(base, 0711) < 0 || chmod(j->dir, 0711) < 0)
+            return hutch_err_sys(err, "chmod", j->dir);
+    }
+    if (mkdirat(j->dir_fd, "home", 0700) < 0 ||
+        fchownat(j->dir_fd, "home", j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return hutch_err_sys(err, "mkdir", "home staging");
+    _cleanup_free_ char *home = NULL;
+    if (asprintf(&home, "%s/home", j->dir) < 0)
+        return -ENOMEM;
+    free(j->home);
+    j->home = TAKE_PTR(home);
+    return 0;
 }
 
 /* Inputs are copied (not bound): the sandbox reads a snapshot taken through fds, beneath the
@@ -118,15 +174,27 @@ static int stage_inputs(struct hutch_job *j, struct hutch_error **err)
 {
     if (j->jf->ninputs == 0)
         return 0;
+    const char *in_rel = j->spec->bare ? "hutch/inputs" : "in";
     _cleanup_close_ int ws = open(j->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (ws < 0 || mkdirat(j->dir_fd, "in", 0755) < 0)
+    if (ws < 0 || mkdirat(j->dir_fd, in_rel, 0755) < 0)
         return hutch_err_sys(err, "mkdir", "inputs staging");
-    _cleanup_close_ int in = openat(j->dir_fd, "in", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_close_ int in =
+        openat(j->dir_fd, in_rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0)
+        return hutch_err_sys(err, "open", "inputs staging");
     for (int i = 0; i < j->jf->ninputs; i++) {
         const struct job_input *it = &j->jf->inputs[i];
         char name[16], rel[32];
         snprintf(name, sizeof(name), "%d", i);
         snprintf(rel, sizeof(rel), "in/%d", i);
+        if (j->spec->bare) { /* no mounts: dst is taken beneath $HUTCH_INPUTS */
+            const char *leaf = NULL;
+            _cleanup_close_ int pfd = make_parents(in, it->dst + 1, 0, 0, &leaf);
+            int r = pfd < 0 ? pfd : artifacts_stage_input(ws, it->src, pfd, leaf, err);
+            if (r < 0)
+                return jobfile_err(err, r, j->jf->file, it->at, "inputs[%d]", i);
+            continue;
+        }
         int r = artifacts_stage_input(ws, it->src, in, name, err);
         if (r < 0)
             return jobfile_err(err, r, j->jf->file, it->at, "inputs[%d]", i);
@@ -140,6 +208,8 @@ static int stage_inputs(struct hutch_job *j, struct hutch_error **err)
  * throwaway upper (owned and moded like the checkout, so the merged root looks the same). */
 static int stage_workspace(struct hutch_job *j, struct hutch_error **err)
 {
+    if (j->spec->bare) /* the command runs in the checkout itself */
+        return stage_bare_home(j, err);
     if (j->jf->ws_mode == JOB_WS_BIND) {
         _cleanup_free_ char *v = NULL;
         if (asprintf(&v, "%s:%s", j->workspace, j->ws_dst) < 0)
@@ -184,14 +254,44 @@ static int workspace_key(const struct hutch_job *j, char key[17])
     return r;
 }
 
-static int acquire_one(struct hutch_job *j, const struct cache_request *req,
-                       struct hutch_error **err)
+static int set_env(struct hutch_job *j, const char *key, const char *val, struct hutch_error **err);
+static bool env_has(const struct hutch_spec *s, const char *key);
+
+/* container: none: nothing is mounted. A ~/ path becomes a symlink in the job's fresh home, an
+ * auto cache's variable names its directory, and every cache is in $HUTCH_CACHE_<NAME>. */
+static int bare_cache(struct hutch_job *j, const char *path, const char *var, const char *dir,
+                      const char *name, struct hutch_error **err)
+{
+    char key[96];
+    int n = snprintf(key, sizeof(key), "HUTCH_CACHE_");
+    for (const char *c = name; *c && n < (int)sizeof(key) - 1; c++)
+        key[n++] = isalnum((unsigned char)*c) ? (char)toupper((unsigned char)*c) : '_';
+    key[n] = '\0';
+    int r = set_env(j, key, dir, err);
+    if (!r && var && !env_has(j->spec, var))
+        r = set_env(j, var, dir, err);
+    if (r < 0 || strncmp(path, "~/", 2))
+        return r;
+    _cleanup_close_ int home = openat(j->dir_fd, "home", O_PATH | O_DIRECTORY | O_NOFOLLOW |
+                                                               O_CLOEXEC);
+    const char *leaf = NULL;
+    _cleanup_close_ int pfd = home < 0 ? -errno : make_parents(home, path + 2, j->uid, j->gid, &leaf);
+    if (pfd < 0 || symlinkat(dir, pfd, leaf) < 0)
+        return hutch_err(err, pfd < 0 ? pfd : errno, "symlink", path, "cache %s in the job's home",
+                         name);
+    return 0;
+}
+
+static int acquire_one(struct hutch_job *j, const struct cache_request *req, const char *path,
+                       const char *var, struct hutch_error **err)
 {
     struct cache_use *u = NULL;
-    int r = cache_acquire(j->ctx->root, j->id, req, j->spec, &u, err);
-    if (r == 0)
-        j->caches[j->ncaches++] = u;
-    return r;
+    bool bare = j->spec->bare;
+    int r = cache_acquire(j->ctx->root, j->id, req, bare ? NULL : j->spec, &u, err);
+    if (r < 0)
+        return r;
+    j->caches[j->ncaches++] = u;
+    return bare ? bare_cache(j, path, var, cache_host_dir(u), req->name, err) : 0;
 }
 
 static bool dst_taken(const struct hutch_job *j, const char *dst)
@@ -221,7 +321,7 @@ int job_acquire_caches(struct hutch_job *j, struct hutch_error **err)
             continue;
         struct cache_request req = {
             auto_caches[i].name, dst, JOB_CACHE_SHARED, JOB_CACHE_BIND, NULL, j->uid, j->gid};
-        r = acquire_one(j, &req, err);
+        r = acquire_one(j, &req, auto_caches[i].path, auto_caches[i].env, err);
     }
     for (int i = 0; !r && i < j->jf->ncaches; i++) {
         const struct job_cache *c = &j->jf->caches[i];
@@ -232,7 +332,7 @@ int job_acquire_caches(struct hutch_job *j, struct hutch_error **err)
             return hutch_err(err, r, "digest", j->workspace, "cannot key the workspace");
         struct cache_request req = {c->name, dst,   c->scope, c->mode, c->key ? c->key : key,
                                     j->uid,  j->gid};
-        if ((r = acquire_one(j, &req, err)) < 0)
+        if ((r = acquire_one(j, &req, c->path, NULL, err)) < 0)
             return jobfile_err(err, r, j->jf->file, c->at, "caches[%d]", i);
     }
     return r;
@@ -260,7 +360,8 @@ static int set_env(struct hutch_job *j, const char *key, const char *val, struct
 int job_env(struct hutch_job *j, struct hutch_error **err)
 {
     int r = 0;
-    for (size_t i = 0; j->jf->caches_auto && i < ARRAY_SIZE(auto_caches) && !r; i++) {
+    bool bare = j->spec->bare;
+    for (size_t i = 0; !bare && j->jf->caches_auto && i < ARRAY_SIZE(auto_caches) && !r; i++) {
         if (!auto_caches[i].env || env_has(j->spec, auto_caches[i].env))
             continue;
         _cleanup_free_ char *dst = cache_dst(j, auto_caches[i].path);
@@ -268,9 +369,25 @@ int job_env(struct hutch_job *j, struct hutch_error **err)
     }
     r = r ?: set_env(j, "HUTCH_JOB_ID", j->job_id ? j->job_id : j->id, err);
     r = r ?: set_env(j, "HUTCH_SANDBOX_ID", j->id, err);
-    r = r ?: set_env(j, "HUTCH_OUTPUT_DIR", "/hutch/output", err);
+    if (!bare) {
+        r = r ?: set_env(j, "HUTCH_OUTPUT_DIR", "/hutch/output", err);
+        if (j->jf->input_data)
+            r = r ?: set_env(j, "HUTCH_INPUT", "/hutch/input.json", err);
+        return r;
+    }
+    /* a bare job's are host paths in its staging directory */
+    _cleanup_free_ char *out = NULL, *in = NULL, *ins = NULL;
+    if (asprintf(&out, "%s/hutch/output", j->dir) < 0 ||
+        asprintf(&in, "%s/hutch/input.json", j->dir) < 0 ||
+        asprintf(&ins, "%s/hutch/inputs", j->dir) < 0)
+        return -ENOMEM;
+    r = r ?: set_env(j, "HUTCH_OUTPUT_DIR", out, err);
     if (j->jf->input_data)
-        r = r ?: set_env(j, "HUTCH_INPUT", "/hutch/input.json", err);
+        r = r ?: set_env(j, "HUTCH_INPUT", in, err);
+    if (j->jf->ninputs)
+        r = r ?: set_env(j, "HUTCH_INPUTS", ins, err);
+    if (!env_has(j->spec, "HOME"))
+        r = r ?: set_env(j, "HOME", j->home, err);
     return r;
 }
 

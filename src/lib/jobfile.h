@@ -75,6 +75,7 @@ struct jobfile {
     int nartifacts;
     char *output_path; /* default /hutch/output/output.json */
     enum job_ws_mode ws_mode;
+    struct job_mark ws_at;
 };
 
 #define JOBFILE_PROFILE 0x1u /* a profile: sandbox settings only, no command */

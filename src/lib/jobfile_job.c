@@ -335,6 +335,7 @@ int jp_key_workspace(struct jp *p, yaml_node_t *n, const char *path)
     if (v[0] && strcmp(v[0], "bind") && strcmp(v[0], "overlay"))
         return jp_err(p, n, "%s.mode: expected bind or overlay, got '%s'", path, v[0]);
     p->jf->ws_mode = v[0] && v[0][0] == 'o' ? JOB_WS_OVERLAY : JOB_WS_BIND;
+    p->jf->ws_at = jp_mark(n);
     return 0;
 }
 

@@ -165,6 +165,12 @@ static int resolve_env(struct hutch_sandbox *sb, const char *home)
     for (char **e = sb->spec->env; !r && e && *e; e++)
         r = env_set(&p->env, *e, false);
     char tmp[PATH_MAX + 16];
+    /* a host process finds the host's tools where the caller does */
+    const char *host_path = p->bare ? getenv("PATH") : NULL;
+    if (host_path && *host_path && strlen(host_path) < PATH_MAX) {
+        snprintf(tmp, sizeof(tmp), "PATH=%s", host_path);
+        r = r ?: env_set(&p->env, tmp, true);
+    }
     r = r ?: env_set(&p->env, "PATH=" DEFAULT_PATH, true);
     snprintf(tmp, sizeof(tmp), "HOSTNAME=%s", p->hostname);
     r = r ?: env_set(&p->env, tmp, true);
@@ -180,14 +186,15 @@ static int resolve_env(struct hutch_sandbox *sb, const char *home)
 static int precheck_command(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     struct sandbox_plan *p = &sb->plan;
-    if (p->nlowers != 1)
+    if (p->nlowers != 1 && !p->bare)
         return 0;
     const char *cmd = p->argv[0];
     const char *path = DEFAULT_PATH;
     for (char **e = p->env; *e; e++)
         if (!strncmp(*e, "PATH=", 5))
             path = *e + 5;
-    _cleanup_close_ int root = open(p->lowers[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int root =
+        open(p->bare ? "/" : p->lowers[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         return 0;
     bool found_nonexec = false;
@@ -196,8 +203,8 @@ static int precheck_command(struct hutch_sandbox *sb, struct hutch_error **err)
     for (const char *d = dir;; d++) {
         const char *end = strchrnul(d, ':');
         if (*cmd == '/' || strchr(cmd, '/'))
-            snprintf(buf, sizeof(buf), "%s%s", (*cmd == '/' || !p->workdir) ? "" : p->workdir,
-                     cmd);
+            snprintf(buf, sizeof(buf), "%s%s%s", (*cmd == '/' || !p->workdir) ? "" : p->workdir,
+                     (*cmd == '/' || !p->workdir) ? "" : "/", cmd);
         else
             snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - d), d, cmd);
         int fd = sys_openat2(root, buf, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
@@ -286,11 +293,49 @@ static int resolve_stop_signal(const char *s, int *out, struct hutch_error **err
     return hutch_err(err, EINVAL, "validate", "StopSignal", "unknown signal '%s' in the image", s);
 }
 
+/* --bare: the host's root, the caller's working directory, its own credentials unless --user
+ * names others (looked up in the host's /etc/passwd). */
+static int resolve_bare(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    const struct hutch_spec *s = sb->spec;
+    struct sandbox_plan *p = &sb->plan;
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    p->hostname = strdup(host);
+    p->workdir = s->workdir ? strdup(s->workdir) : getcwd(NULL, 0);
+    if (!p->hostname || !p->workdir)
+        return hutch_err(err, errno ? errno : ENOMEM, "getcwd", "--bare", "%s",
+                         strerror(errno ? errno : ENOMEM));
+    char slash[] = "/", *root[2] = {slash, NULL}, self[32];
+    snprintf(self, sizeof(self), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
+    p->keep_creds = !s->user;
+    struct creds c;
+    int r = creds_resolve(root, 1, s->user ? s->user : self, &c, err);
+    if (r < 0)
+        return r;
+    p->uid = c.uid;
+    p->gid = c.gid;
+    p->groups = TAKE_PTR(c.groups);
+    p->ngroups = c.ngroups;
+    r = resolve_env(sb, c.home);
+    creds_free(&c);
+    if (r < 0)
+        return hutch_err(err, r, NULL, "--env", "no memory");
+    p->stop_signal = SIGTERM;
+    return precheck_command(sb, err);
+}
+
 int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     const struct hutch_spec *s = sb->spec;
     struct sandbox_plan *p = &sb->plan;
     int r = spec_validate(s, err);
+    if (!r && s->bare) {
+        p->bare = true;
+        r = resolve_command(sb, err);
+        r = r ?: resolve_bare(sb, err);
+        return r == -ENOMEM && err && !*err ? hutch_err(err, ENOMEM, NULL, "spec", "no memory") : r;
+    }
     r = r ?: check_not_chrooted(err);
     r = r ?: resolve_rootfs(sb, err);
     r = r ?: resolve_command(sb, err);
@@ -332,6 +377,8 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
 int resolve_seccomp(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     const struct hutch_spec *s = sb->spec;
+    if (sb->plan.bare)
+        return 0; /* no filter: only the cgroup limits confine a bare process */
     const char *profile = s->privileged && !s->seccomp ? "unconfined" : s->seccomp;
     return seccomp_prepare(sb->ctx, profile, sb->plan.caps, &sb->plan.seccomp, err);
 }

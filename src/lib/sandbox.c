@@ -100,13 +100,17 @@ static void emit_create(struct hutch_sandbox *sb)
     static const char *const nets[] = {"none", "host", "bridge", "internal", "sandbox"};
     struct buf *b = &sb->evbuf;
     int r = event_strv(b, "command", sb->plan.argv);
-    r = r ?: (sb->image ? event_str(b, "image", sb->image->ref) : event_str(b, "rootfs", sb->plan.lowers[0]));
+    r = r ?: (sb->image       ? event_str(b, "image", sb->image->ref)
+              : sb->plan.bare ? event_str(b, "rootfs", "/")
+                              : event_str(b, "rootfs", sb->plan.lowers[0]));
+    r = r ?: (sb->plan.bare ? event_bool(b, "bare", true) : 0);
     r = r ?: event_str(b, "hostname", sb->plan.hostname);
     r = r ?: event_i64(b, "uid", sb->plan.uid);
     r = r ?: event_i64(b, "gid", sb->plan.gid);
-    r = r ?: event_str(b, "network", nets[s->net]);
+    r = r ?: event_str(b, "network", nets[sb->plan.bare ? SPEC_NET_HOST : s->net]);
     r = r ?: event_bool(b, "read_only", s->read_only);
-    r = r ?: event_str(b, "seccomp", s->privileged ? "unconfined" : (s->seccomp ? s->seccomp : "default"));
+    r = r ?: event_str(b, "seccomp", s->privileged || s->bare ? "unconfined"
+                                     : (s->seccomp ? s->seccomp : "default"));
     r = r ?: event_u64(b, "memory_limit", s->memory);
     r = r ?: event_i64(b, "pids_limit", s->pids_limit);
     r = r ?: event_u64(b, "timeout_ns", s->timeout_ns);
@@ -158,7 +162,7 @@ static int step_state(struct hutch_sandbox *sb, struct hutch_error **err)
                    (unsigned long long)now_real_ns());
     r = r ?: event_strv(&b, "command", sb->plan.argv);
     r = r ?: (sb->image ? event_str(&b, "image", sb->image->ref)
-                        : event_str(&b, "rootfs", sb->plan.lowers[0]));
+                        : event_str(&b, "rootfs", sb->plan.bare ? "/" : sb->plan.lowers[0]));
     r = r ?: buf_puts(&b, "}\n");
     if (!r)
         r = state_write(sb->state_dir, "info.json", b.data);
@@ -219,9 +223,9 @@ static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error
     }
     int one = 1;
     setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-    uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-                     net_clone_flags(sb->net) | CLONE_PIDFD |
-                     (sb->plan.userns ? CLONE_NEWUSER : 0);
+    uint64_t ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+                  net_clone_flags(sb->net) | (sb->plan.userns ? CLONE_NEWUSER : 0);
+    uint64_t flags = (sb->plan.bare ? 0 : ns) | CLONE_PIDFD;
     struct sys_clone_args ca = {.flags = flags, .pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
                                 .exit_signal = 0};
     int cgfd = sb->cg ? cgroup_clone_fd(sb->cg) : -1;
@@ -277,7 +281,7 @@ static int step_attach(struct hutch_sandbox *sb, struct hutch_error **err)
     r = r ?: PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err));
     if (r < 0)
         return r;
-    if (sb->spec->keep_mntns) {
+    if (sb->spec->keep_mntns && !sb->plan.bare) {
         /* an nsfs fd keeps the namespace and its mounts after every process is gone; taken
          * while the child waits for GO, so a workload that ends at once can not take it along */
         char p[64];
@@ -426,7 +430,7 @@ HUTCH_API int hutch_sandbox_start(struct hutch_ctx *ctx, const struct hutch_spec
     r = r ?: PHASE(sb, "state", step_state(sb, err));
     r = r ?: PHASE(sb, "userns", step_userns(sb, err));
     r = r ?: PHASE(sb, "cgroup", step_cgroup(sb, err));
-    r = r ?: PHASE(sb, "net.prepare", step_net(sb, err));
+    r = r ?: (sb->plan.bare ? 0 : PHASE(sb, "net.prepare", step_net(sb, err)));
     r = r ?: PHASE(sb, "clone", step_clone(sb, o.stdin_fd, err));
     r = r ?: step_attach(sb, err);
     r = r ?: PHASE(sb, "child", step_wait_child(sb, err));

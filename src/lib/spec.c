@@ -609,6 +609,8 @@ int spec_set(struct hutch_spec *s, const char *o, const char *v, struct hutch_er
         return set_bool_opt("--init", v, &s->init, err);
     if (IS("privileged"))
         return set_bool_opt("--privileged", v, &s->privileged, err);
+    if (IS("bare"))
+        return set_bool_opt("--bare", v, &s->bare, err);
     if (IS("nat"))
         return set_bool_opt("--nat", v, &s->nat, err);
     if (IS("timeout"))
@@ -680,6 +682,34 @@ HUTCH_API int hutch_spec_set(struct hutch_spec *spec, const char *option, const 
     return r;
 }
 
+/* --bare runs on the host as it is: what needs a namespace, a rootfs or a filter is refused
+ * rather than silently dropped (the network is the host's; none is the default and means it). */
+static int validate_bare(const struct hutch_spec *s, struct hutch_error **err)
+{
+    if (!s->bare)
+        return 0;
+    const char *bad_opt = s->rootfs                      ? "--rootfs"
+                          : s->image                     ? "--image"
+                          : s->nvolumes                  ? "--volume"
+                          : s->ntmpfs                    ? "--tmpfs"
+                          : s->read_only                 ? "--read-only"
+                          : s->upper_size                ? "--upper-size"
+                          : s->hostname                  ? "--hostname"
+                          : s->userns != SPEC_USERNS_HOST ? "--userns"
+                          : s->privileged                ? "--privileged"
+                          : s->seccomp                   ? "--security-opt seccomp"
+                          : (s->cap_add || s->cap_drop || s->cap_drop_all) ? "--cap-add/--cap-drop"
+                          : (s->net != SPEC_NET_NONE && s->net != SPEC_NET_HOST) ? "--network"
+                                                         : NULL;
+    if (bad_opt)
+        return hutch_err(err, EINVAL, "validate", bad_opt,
+                         "not available with --bare or container: none (a host process: no "
+                         "namespaces, rootfs, mounts, seccomp filter or capability changes)");
+    if (s->argc == 0)
+        return hutch_err(err, EINVAL, "validate", "command", "--bare needs a command");
+    return 0;
+}
+
 int spec_validate(const struct hutch_spec *s, struct hutch_error **err)
 {
     if (s->rootfs && s->image)
@@ -696,6 +726,9 @@ int spec_validate(const struct hutch_spec *s, struct hutch_error **err)
     if (s->tty && s->interactive == false) {
         /* docker allows -t without -i: the terminal has no input then; fine */
     }
+    int r = validate_bare(s, err);
+    if (r < 0)
+        return r;
     for (int i = 0; i < s->nvolumes; i++)
         for (int j = i + 1; j < s->nvolumes; j++)
             if (!strcmp(s->volumes[i].dst, s->volumes[j].dst))

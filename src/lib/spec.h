@@ -58,6 +58,9 @@ struct hutch_spec {
     char *hostname;
     bool tty, interactive;
     bool init; /* hutch's init as pid 1 (default true) */
+    /* a bare host process: no namespaces, no rootfs, no mounts, no seccomp or capability
+     * changes; only the cgroup limits, supervision and the event stream (jobs' container: none) */
+    bool bare;
 
     /* rootfs */
     char *rootfs; /* a directory */

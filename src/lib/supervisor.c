@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -133,7 +134,8 @@ static void handle_output(struct hutch_sandbox *sb, int s, const unsigned char *
     emit_output(sb, s, d, n, false);
 }
 
-/* Read what is there; returns 1 at EOF (fd closed and removed), 0 otherwise. */
+/* Read what is there; returns 1 at EOF (fd closed and removed), 0 when nothing more is there
+ * now, 2 when there may be more (a bounded batch, so that one stream can not starve others). */
 static int drain(struct hutch_sandbox *sb, int *fdp, int s)
 {
     static __thread unsigned char buf[READ_CHUNK];
@@ -141,6 +143,8 @@ static int drain(struct hutch_sandbox *sb, int *fdp, int s)
         ssize_t n = read(*fdp, buf, sizeof(buf));
         if (n > 0) {
             handle_output(sb, s, buf, (size_t)n);
+            if (i == 15)
+                return 2;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -167,6 +171,10 @@ static void read_sync(struct hutch_sandbox *sb)
             if (m.type == SYNC_EXIT) {
                 sb->exit_known = true;
                 sb->wait_status = (int)m.a;
+                /* --bare: no pid namespace ends the rest with init; the cgroup does (init
+                 * waits for it: it must not leave orphans to the host's init) */
+                if (sb->plan.bare)
+                    supervisor_kill_all(sb, SIGKILL);
             }
             continue;
         }
@@ -189,7 +197,10 @@ static void on_timer(struct hutch_sandbox *sb)
         /* the image's StopSignal to the workload first (init forwards it), like docker stop */
         if (sb->plan.stop_signal && sb->plan.stop_signal != SIGTERM)
             sys_pidfd_send_signal(sb->pidfd, sb->plan.stop_signal);
-        if (sb->spec->init)
+        if (sb->plan.bare)
+            /* no pid namespace: every pid of the group but init (which would forward it) */
+            cgroup_signal_all(sb->cg, SIGTERM, sb->spec->init ? sb->pid : 0);
+        else if (sb->spec->init)
             sys_pidfd_send_signal(sb->pidfd, INIT_SIG_TERM_ALL);
         else
             sys_pidfd_send_signal(sb->pidfd, SIGTERM);
@@ -230,11 +241,28 @@ static int status_from_wait(int st)
 static void finish(struct hutch_sandbox *sb, const siginfo_t *si)
 {
     sb->t_end_mono = now_mono_ns();
-    /* init has exited, and with it every process of the pid namespace: the pipes are at EOF */
-    while (sb->out_fd >= 0 && !drain(sb, &sb->out_fd, 0))
-        ;
-    while (sb->err_fd >= 0 && !drain(sb, &sb->err_fd, 1))
-        ;
+    /* init has exited, and with it every process of the pid namespace (--bare: of the cgroup):
+     * the pipes are at EOF, unless a process passed its end out; then take what is there */
+    if (sb->plan.bare)
+        supervisor_kill_all(sb, SIGKILL);
+    for (int s = 0; s < 2; s++) {
+        int *fdp = s ? &sb->err_fd : &sb->out_fd;
+        /* a pty's last bytes may still be on their way to the master: wait for EOF (or EIO)
+         * a little, not forever */
+        while (*fdp >= 0) {
+            int d = drain(sb, fdp, s);
+            struct pollfd pfd = {.fd = *fdp, .events = POLLIN};
+            if (d == 0 && poll(&pfd, 1, 200) <= 0)
+                break;
+        }
+        if (*fdp >= 0) {
+            emit_output(sb, s, NULL, 0, true);
+            epoll_ctl(sb->epfd, EPOLL_CTL_DEL, *fdp, NULL);
+            if (*fdp == sb->pty_fd)
+                sb->pty_fd = -1;
+            close_fd(fdp);
+        }
+    }
     if (sb->sync_fd >= 0)
         read_sync(sb);
     int sig = 0;

@@ -210,7 +210,7 @@ test_job_file_errors() {
     printf 'command: x\ncontainer: none\n' >ws/bad.yaml
     hr_raw job --rootfs "$ROOTFS" --workspace ws ws/bad.yaml
     assert_status 125
-    assert_one_error_line "not supported yet"
+    assert_one_error_line "--rootfs: not available with --bare or container: none"
     printf 'command: x\ninputs: [{src: missing, dst: /in}]\n' >ws/bad.yaml
     hr_raw job --rootfs "$ROOTFS" --workspace ws ws/bad.yaml
     assert_status 125

@@ -219,6 +219,62 @@ static void test_rootfs_and_image_conflict(void **state)
     hutch_error_free(err);
 }
 
+/* --bare: what needs a container is refused, naming the option; limits are fine */
+static void test_bare_refuses_container_options(void **state)
+{
+    (void)state;
+    static const char *const bad[][3] = {
+        {"rootfs", "/r", "--rootfs"},         {"image", "x", "--image"},
+        {"volume", "/a:/b", "--volume"},      {"tmpfs", "/t", "--tmpfs"},
+        {"read-only", "true", "--read-only"}, {"hostname", "h", "--hostname"},
+        {"userns", "auto", "--userns"},       {"privileged", "true", "--privileged"},
+        {"cap-drop", "ALL", "--cap-add/--cap-drop"},
+        {"security-opt", "seccomp=default", "--security-opt seccomp"},
+        {"network", "bridge", "--network"},   {"upper-size", "64M", "--upper-size"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct hutch_spec *s = NULL;
+        assert_int_equal(hutch_spec_new(&s), 0);
+        const char *argv[] = {"true"};
+        assert_int_equal(hutch_spec_set_argv(s, 1, argv, NULL), 0);
+        set_ok(s, "bare", "true");
+        set_ok(s, bad[i][0], bad[i][1]);
+        struct hutch_error *err = NULL;
+        assert_int_equal(spec_validate(s, &err), -EINVAL);
+        assert_non_null(err);
+        assert_string_equal(err->subject, bad[i][2]);
+        hutch_error_free(err);
+        hutch_spec_free(s);
+    }
+}
+
+static void test_bare_takes_limits_and_host_network(void **state)
+{
+    struct hutch_spec *s = *state;
+    const char *argv[] = {"make", "-j2"};
+    assert_int_equal(hutch_spec_set_argv(s, 2, argv, NULL), 0);
+    set_ok(s, "bare", "true");
+    set_ok(s, "memory", "256M");
+    set_ok(s, "pids-limit", "100");
+    set_ok(s, "timeout", "5");
+    set_ok(s, "network", "host");
+    set_ok(s, "user", "65534");
+    set_ok(s, "workdir", "/srv");
+    assert_true(s->bare);
+    assert_int_equal(spec_validate(s, NULL), 0);
+}
+
+static void test_bare_needs_a_command(void **state)
+{
+    struct hutch_spec *s = *state;
+    set_ok(s, "bare", "true");
+    struct hutch_error *err = NULL;
+    assert_int_equal(spec_validate(s, &err), -EINVAL);
+    assert_string_equal(err->subject, "command");
+    hutch_error_free(err);
+    set_bad(s, "bare", "maybe");
+}
+
 /* ------------------------------------------------------------------ env, workdir, user */
 
 static void test_env(void **state)
@@ -895,6 +951,9 @@ int main(void)
         T(test_rootfs),
         T(test_image),
         T(test_rootfs_and_image_conflict),
+        T(test_bare_refuses_container_options),
+        T(test_bare_takes_limits_and_host_network),
+        T(test_bare_needs_a_command),
         T(test_env),
         T(test_env_from_caller),
         T(test_env_bad),
