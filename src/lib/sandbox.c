@@ -278,7 +278,7 @@ static int step_attach(struct hutch_sandbox *sb, struct hutch_error **err)
     int r = sb->plan.userns ? PHASE(sb, "userns.map", userns_write_maps(sb->pid, &sb->plan.umap, err))
                             : 0;
     r = r ?: (sb->cg ? PHASE(sb, "cgroup.attach", cgroup_attach(sb->cg, sb->pid, err)) : 0);
-    r = r ?: PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err));
+    r = r ?: (sb->net ? PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err)) : 0);
     if (r < 0)
         return r;
     if (sb->spec->keep_mntns && !sb->plan.bare) {
@@ -428,7 +428,7 @@ HUTCH_API int hutch_sandbox_start(struct hutch_ctx *ctx, const struct hutch_spec
     }
     r = r ?: PHASE(sb, "seccomp", resolve_seccomp(sb, err));
     r = r ?: PHASE(sb, "state", step_state(sb, err));
-    r = r ?: PHASE(sb, "userns", step_userns(sb, err));
+    r = r ?: (sb->plan.userns ? PHASE(sb, "userns", step_userns(sb, err)) : 0);
     r = r ?: PHASE(sb, "cgroup", step_cgroup(sb, err));
     r = r ?: (sb->plan.bare ? 0 : PHASE(sb, "net.prepare", step_net(sb, err)));
     r = r ?: PHASE(sb, "clone", step_clone(sb, o.stdin_fd, err));
