@@ -256,6 +256,35 @@ static int open_pty(int sync_fd, int *slave_out, struct cerr *ce)
     return r;
 }
 
+/* Before GO, with --userns, the parent may send the layers' idmapped mounts (SYNC_IDMAP): kept
+ * in the slots it allocated for them; all of them or none make the layers idmapped. */
+static int wait_for_go(struct sandbox_plan *p, int sync_fd)
+{
+    int got = 0;
+    for (;;) {
+        struct sync_msg m;
+        int fds[SYNC_MAX_FDS], n = 0;
+        if (sync_recv_fds(sync_fd, &m, fds, SYNC_MAX_FDS, &n) != 1)
+            return -EPROTO;
+        if (m.type == SYNC_GO) {
+            p->idmapped = p->nheld_fds > 0 && got == p->nheld_fds;
+            return 0;
+        }
+        if (m.type != SYNC_IDMAP || m.b != (uint64_t)n || m.a > (uint64_t)p->nheld_fds ||
+            (uint64_t)n > (uint64_t)p->nheld_fds - m.a) {
+            for (int i = 0; i < n; i++)
+                close(fds[i]);
+            return -EPROTO;
+        }
+        for (int i = 0; i < n; i++) {
+            if (p->held_fds[m.a + (uint64_t)i] >= 0)
+                return -EPROTO;
+            p->held_fds[m.a + (uint64_t)i] = fds[i];
+        }
+        got += n;
+    }
+}
+
 __attribute__((noreturn)) static void child_launch(struct hutch_sandbox *sb, int sync_fd,
                                                    int exec_w, int out_w, int err_w, int stdin_fd);
 
@@ -267,9 +296,8 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     umask(0);
-    struct sync_msg m;
     /* wait until the parent has put us in our cgroups and network: nothing runs before */
-    if (sync_recv(sync_fd, &m, NULL, NULL) != 1 || m.type != SYNC_GO)
+    if (wait_for_go(&sb->plan, sync_fd) < 0)
         _exit(HUTCH_EXIT_INTERNAL);
     /* into the v1 groups before anything else runs: a task moving itself is cheap (see
      * cgroup.h); the unified group already holds us (CLONE_INTO_CGROUP) or the parent did it */

@@ -97,14 +97,16 @@ static char *fd_path(int fd)
 int rootfs_hold_paths(struct hutch_sandbox *sb, struct cerr *ce)
 {
     struct sandbox_plan *p = &sb->plan;
-    /* (the child's own copy of the plan: replacing strings here changes nothing in the parent) */
-    for (int i = 0; i < p->nlowers; i++) {
+    /* (the child's own copy of the plan: replacing strings here changes nothing in the parent;
+     * idmapped layers came as mounts and need no path) */
+    for (int i = 0; !p->idmapped && i < p->nlowers; i++) {
         int fd = open(p->lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
         char *s = fd < 0 ? NULL : fd_path(fd);
         if (!s)
             return fail(ce, -errno, "open %s", p->lowers[i]);
         p->lowers[i] = s;
     }
+    /* volumes are not idmapped (see step_idmap): the host's owners hold there */
     const struct hutch_spec *spec = sb->spec;
     p->vol_srcs = calloc((size_t)spec->nvolumes + 1, sizeof(char *));
     p->nvol_srcs = spec->nvolumes;
@@ -117,6 +119,35 @@ int rootfs_hold_paths(struct hutch_sandbox *sb, struct cerr *ce)
     }
     p->stage_fd = open(p->stage_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     return p->stage_fd < 0 ? fail(ce, -errno, "open %s", p->stage_dir) : 0;
+}
+
+/* The idmapped layers the parent made, attached at l0..lN on the stage tmpfs (fd m) and given to
+ * overlay as paths there. Not the detached mounts themselves (/proc/self/fd/N, or FSCONFIG_SET_FD
+ * on 6.13+): they belong to an anonymous mount namespace owned by the host's user namespace, and
+ * overlay refuses such a layer to us (EPERM, 6.18); attached, they are ours, on any kernel with
+ * idmapped overlay layers (5.19). The root of the merged tree takes the upper's owner and mode:
+ * copy the top layer's. */
+static int attach_idmapped_layers(struct sandbox_plan *p, int m, int ofs, struct cerr *ce)
+{
+    for (int i = 0; i < p->nlowers; i++) {
+        char name[16], path[64];
+        snprintf(name, sizeof(name), "l%d", i);
+        snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", m, name);
+        if (mkdirat(m, name, 0700) < 0 ||
+            move_mount(p->held_fds[i], "", m, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            return fail(ce, -errno, "attach idmapped layer %d", i);
+        close_fd(&p->held_fds[i]);
+        if (fsconfig(ofs, FSCONFIG_SET_STRING, "lowerdir+", path, 0) < 0)
+            return fail(ce, -errno, "overlay layer %d", i);
+    }
+    struct stat st;
+    if (fstatat(m, "l0", &st, 0) < 0)
+        return fail(ce, -errno, "stat the top layer");
+    /* (an owner outside the map shows as the overflow id: keep ours then) */
+    if ((fchownat(m, "upper", st.st_uid, st.st_gid, 0) < 0 && errno != EINVAL && errno != EPERM) ||
+        fchmodat(m, "upper", st.st_mode & 07777, 0) < 0)
+        return fail(ce, -errno, "chown the upper directory");
+    return 0;
 }
 
 /* The stage tmpfs built detached and moved onto the stage fd, its directories reached through
@@ -146,7 +177,10 @@ static int mount_root_userns(struct hutch_sandbox *sb, struct cerr *ce)
     _cleanup_close_ int ofs = fsopen("overlay", FSOPEN_CLOEXEC);
     if (tfd < 0 || ofs < 0)
         return fail(ce, -errno, "overlay");
-    for (int i = 0; i < p->nlowers; i++)
+    int r = p->idmapped ? attach_idmapped_layers(p, m, ofs, ce) : 0;
+    if (r < 0)
+        return r;
+    for (int i = 0; !p->idmapped && i < p->nlowers; i++)
         if (fsconfig(ofs, FSCONFIG_SET_STRING, "lowerdir+", p->lowers[i], 0) < 0)
             return fail(ce, -errno, "overlay layer %d", i);
     /* no trusted.* xattrs for a namespace's root: overlay keeps its metadata in user.* */
@@ -535,8 +569,9 @@ int rootfs_mount_user(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
     return 0;
 }
 
-/* In a user namespace the image's /etc belongs to an unmapped owner: write the file on the
- * stage tmpfs and bind it over the image's (skipped when the image has none). */
+/* In a user namespace without idmapped layers the image's /etc belongs to an unmapped owner:
+ * write the file on the stage tmpfs and bind it over the image's (skipped when the image has
+ * none). */
 static int bind_in_root(struct hutch_sandbox *sb, int rootfd, const char *path,
                         const char *content, struct cerr *ce)
 {
@@ -572,14 +607,28 @@ static int write_in_root(int rootfd, const char *path, const char *content, stru
     return r < 0 ? fail(ce, r, "write %s", path) : 0;
 }
 
+static int put_in_root(struct hutch_sandbox *sb, int rootfd, const char *path, const char *content,
+                       struct cerr *ce)
+{
+    int r = write_in_root(rootfd, path, content, ce);
+    if ((r == -EACCES || r == -EPERM) && sb->plan.userns) {
+        ce->msg[0] = '\0';
+        r = bind_in_root(sb, rootfd, path, content, ce);
+    }
+    return r;
+}
+
 int rootfs_write_files(struct hutch_sandbox *sb, int rootfd, struct cerr *ce)
 {
     struct sandbox_plan *p = &sb->plan;
     int r;
     char hn[80];
     snprintf(hn, sizeof(hn), "%s\n", p->hostname);
+    /* idmapped, the image's /etc is the sandbox root's: written as without --userns (an /etc
+     * owned by an id outside the map still is not: bound over then) */
 #define PUT(path, content)                                                                        \
-    (p->userns ? bind_in_root(sb, rootfd, path, content, ce) : write_in_root(rootfd, path, content, ce))
+    (p->userns && !p->idmapped ? bind_in_root(sb, rootfd, path, content, ce)                      \
+                               : put_in_root(sb, rootfd, path, content, ce))
     if ((r = PUT("/etc/hostname", hn)) < 0)
         return r;
     if (p->etc_hosts && (r = PUT("/etc/hosts", p->etc_hosts)) < 0)

@@ -181,6 +181,12 @@ static int step_userns(struct hutch_sandbox *sb, struct hutch_error **err)
         if (r < 0)
             return r;
     }
+    /* the slots the child receives its idmapped layers into (it allocates nothing itself) */
+    p->held_fds = malloc(sizeof(int) * (size_t)p->nlowers);
+    if (!p->held_fds)
+        return hutch_err(err, ENOMEM, NULL, "--userns", "out of memory");
+    for (p->nheld_fds = 0; p->nheld_fds < p->nlowers; p->nheld_fds++)
+        p->held_fds[p->nheld_fds] = -1;
     uid_t root = p->umap.inside == 0 ? p->umap.host : (uid_t)-1;
     gid_t groot = p->umap.ginside == 0 ? p->umap.ghost : (gid_t)-1;
     if (chown(p->stage_dir, root, groot) < 0 || chmod(sb->state_dir, 0711) < 0 ||
@@ -273,10 +279,57 @@ out:
     return r;
 }
 
+static void emit_warning(struct hutch_sandbox *sb, const char *what, const char *path,
+                         const char *message)
+{
+    if (sb->on_event && sandbox_ev_begin(sb, HUTCH_EVENT_WARNING) == 0 &&
+        event_str(&sb->evbuf, "what", what) == 0 && event_str(&sb->evbuf, "path", path) == 0 &&
+        event_str(&sb->evbuf, "message", message) == 0)
+        sandbox_emit(sb, HUTCH_EVENT_WARNING);
+}
+
+/* --userns: the layers idmapped into the child's user namespace, so image files keep their
+ * owners inside (root's belong to the sandbox's root, which may change them in its private
+ * upper) instead of showing as 65534, read-only. The parent makes them: MOUNT_ATTR_IDMAP needs
+ * CAP_SYS_ADMIN in the user namespace owning the layers' filesystem, the host's. Volumes stay
+ * as they are: idmapped, a host directory would let the sandbox's root make host-root files.
+ * Where the kernel or a layer's filesystem has no idmapped mounts: the layers as they are
+ * (owners outside the map show as 65534, read-only) and a warning. HUTCH_NO_IDMAP=1 forces that
+ * fallback (tests). */
+static int step_idmap(struct hutch_sandbox *sb, struct hutch_error **err)
+{
+    struct sandbox_plan *p = &sb->plan;
+    const char *off = getenv("HUTCH_NO_IDMAP");
+    _cleanup_free_ int *fds = calloc((size_t)p->nlowers, sizeof(int));
+    if (!fds)
+        return hutch_err(err, ENOMEM, NULL, "--userns", "out of memory");
+    int failed = 0;
+    int r = off && !strcmp(off, "1")
+                ? EOPNOTSUPP
+                : userns_idmap_layers(sb->pid, p->lowers, p->nlowers, fds, &failed, err);
+    if (r < 0)
+        return r;
+    if (r > 0) {
+        char msg[4400];
+        snprintf(msg, sizeof(msg),
+                 "--userns: idmapped mounts unavailable on %s (%s): files owned by ids outside "
+                 "the map appear as 65534 and are read-only to the sandbox",
+                 p->lowers[failed], off && !strcmp(off, "1") ? "HUTCH_NO_IDMAP=1" : strerror(r));
+        emit_warning(sb, "userns.idmap", p->lowers[failed], msg);
+        return 0;
+    }
+    r = sync_send_fds(sb->sync_fd, SYNC_IDMAP, fds, p->nlowers);
+    /* the child holds its own references now (or is gone): ours go at once */
+    for (int i = 0; i < p->nlowers; i++)
+        close(fds[i]);
+    return r < 0 ? hutch_err(err, r, "send", "handshake", "cannot pass the idmapped layers") : 0;
+}
+
 static int step_attach(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     int r = sb->plan.userns ? PHASE(sb, "userns.map", userns_write_maps(sb->pid, &sb->plan.umap, err))
                             : 0;
+    r = r ?: (sb->plan.userns ? PHASE(sb, "userns.idmap", step_idmap(sb, err)) : 0);
     r = r ?: (sb->cg ? PHASE(sb, "cgroup.attach", cgroup_attach(sb->cg, sb->pid, err)) : 0);
     r = r ?: (sb->net ? PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err)) : 0);
     if (r < 0)

@@ -49,8 +49,9 @@ struct sandbox_plan {
     bool userns;              /* a user namespace with umap */
     struct userns_map umap;
     char *userns_lease;       /* --userns=auto: our lease file */
-    int *held_fds;            /* O_PATH fds the child reaches layers/volumes through (userns) */
-    int nheld_fds;
+    int *held_fds;            /* (userns) one slot per layer, -1 until the parent sends the */
+    int nheld_fds;            /* layer's idmapped mount (SYNC_IDMAP; the child's copy only) */
+    bool idmapped;            /* (userns, child) the layers came idmapped: image owners hold */
     char **vol_srcs;          /* "/proc/self/fd/N" per volume (userns, child only), else NULL */
     int stage_fd;             /* (userns, child only) */
     int nvol_srcs;

@@ -4,6 +4,8 @@
  * from the child arrives whole (errno + step + message), never as one byte.
  *
  *   step         sender -> receiver   who waits for what
+ *   SYNC_IDMAP   parent -> child      (before GO, --userns) idmapped layer mounts as SCM_RIGHTS:
+ *                                     a = index of the first layer, b = how many in this frame
  *   SYNC_GO      parent -> child      child waits before any setup: the parent has attached it to
  *                                     its cgroups, written id maps, moved its veth in
  *   SYNC_PHASE   child  -> parent     (no wait) one setup step done: text = name, a = ns
@@ -30,7 +32,11 @@ enum sync_type {
     SYNC_READY,
     SYNC_ERROR,
     SYNC_EXIT,
+    SYNC_IDMAP,
 };
+
+/* fds per SCM_RIGHTS frame (the kernel's limit is 253): more go in several frames */
+#define SYNC_MAX_FDS 64
 
 struct sync_msg {
     uint32_t type;
@@ -50,5 +56,10 @@ int sync_send_error(int sock, int err, int status, const char *fmt, ...)
 /* Receive one frame (blocking unless the socket is non-blocking). Returns 1 for a frame, 0 on
  * EOF, -errno on error. fd_out / pid_out receive SCM_RIGHTS / SCM_CREDENTIALS if given. */
 int sync_recv(int sock, struct sync_msg *m, int *fd_out, pid_t *pid_out);
+/* n fds as frames of type t of up to SYNC_MAX_FDS each (a = index of the first, b = count);
+ * the caller keeps (and closes) its fds. */
+int sync_send_fds(int sock, enum sync_type t, const int *fds, int n);
+/* Receive one frame and up to max fds (more are closed); *nfds says how many arrived. */
+int sync_recv_fds(int sock, struct sync_msg *m, int *fds, int max, int *nfds);
 
 #endif

@@ -29,6 +29,13 @@ int userns_lease_auto(const char *run_dir, const char *id, struct userns_map *m,
                       struct hutch_error **err);
 /* Parent, while the child waits: write its uid_map and gid_map. */
 int userns_write_maps(pid_t pid, const struct userns_map *m, struct hutch_error **err);
+/* Parent, after the maps: for each layer a detached clone mounted read-only and nodev, idmapped
+ * through pid's user namespace, so that inside it the image's files keep their owners (root's
+ * are the sandbox root's). Returns 0 with fds[0..n) filled; a positive errno when the kernel or
+ * the filesystem of layers[*failed] has no idmapped mounts (fds all closed: fall back); -errno
+ * on other errors. */
+int userns_idmap_layers(pid_t pid, char *const *layers, int n, int *fds, int *failed,
+                        struct hutch_error **err);
 /* Child, first thing after the maps exist: become the namespace's root (if it is mapped). */
 int userns_child_setup(const struct userns_map *m);
 void userns_release(const char *lease);

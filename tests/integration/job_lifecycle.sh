@@ -70,7 +70,8 @@ test_sigint_tears_down() {
 # The phases a job goes through that the hook can stop at (those of the reference run).
 hookable_phases() {
     local hooked="job.stage job.caches seccomp state userns cgroup net.prepare clone
-                  userns.map cgroup.attach net.attach child exec job.output job.artifacts job.commit"
+                  userns.map userns.idmap cgroup.attach net.attach child exec job.output job.artifacts
+                  job.commit"
     local p
     for p in $hooked; do
         jq -r 'select(.type == "phase") | .name' "$1" | grep -qx "$p" && echo "$p"
