@@ -231,6 +231,15 @@ static bool overrides_pick_rootfs(char *const *ov)
     return false;
 }
 
+static bool overrides_ask_bare(char *const *ov)
+{
+    bool bare = false;
+    for (; ov && *ov; ov++)
+        if (!strncmp(*ov, "bare=", 5))
+            parse_bool((*ov) + 5, &bare);
+    return bare;
+}
+
 static int apply_overrides(struct hutch_spec *spec, char *const *ov, struct hutch_error **err)
 {
     for (; ov && *ov; ov++) {
@@ -407,6 +416,8 @@ static int job_new_story(struct hutch_job *j, const char *file, const char *prof
                          char *const *ov, struct hutch_error **err)
 {
     int r = load_job_file(j, file, err);
+    if (!r && overrides_ask_bare(ov))
+        j->jf->container_none = true; /* --bare: container: none, whatever the file says */
     r = r ?: check_bare(j, profile, err);
     j->profile_enforced = profile != NULL;
     r = r ?: load_profile(j, profile ? profile : j->jf->profile, err);

@@ -126,6 +126,28 @@ EOF
 }
 test_case "container: none: the exit status, resources and timeout of the job file" test_exit_status_and_limits_of_the_file
 
+test_bare_flag_makes_any_job_bare() {
+    mkws ws <<'EOF'
+command: echo "pid=$$ pwd=$(pwd)"; readlink /proc/self/ns/mnt
+container: {rootfs: rootfs}
+workspace: {mode: bind}
+EOF
+    mkdir ws/rootfs
+    hj --workspace ws --bare
+    assert_status 0
+    assert_eq true "$(ev_get sandbox.create .bare)" "sandbox.create .bare"
+    local o
+    o=$(stdout_of)
+    assert_contains "$o" "pwd=$(realpath ws)"
+    assert_contains "$o" "$(readlink /proc/self/ns/mnt)"
+    # a flag that needs a container does not mix with it
+    hj --workspace ws --bare --read-only
+    assert_status 125
+    assert_one_error_line "--read-only: not available with --bare"
+}
+test_case "hutch job --bare: the job file's container is replaced by a bare host process" \
+    test_bare_flag_makes_any_job_bare
+
 test_caches_auto() {
     mkws ws <<'EOF'
 container: none
