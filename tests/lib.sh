@@ -526,3 +526,38 @@ host_ns() {
 cap_has() { # HEXMASK BIT
     (((16#$1 >> $2) & 1))
 }
+
+# The host path of a cgroup file of a process, from its /proc/PID/cgroup text: a v1 controller's
+# hierarchy if it has one, else the v2 hierarchy. cg_file CGROUP-TEXT CONTROLLER V1FILE V2FILE
+cg_file() {
+    local line path mnt
+    line=$(grep -E "^[0-9]+:([^:]*,)?$2(,[^:]*)?:" <<<"$1" | head -n 1 || true)
+    if [ -n "$line" ]; then
+        path=${line#*:*:}
+        mnt=$(t_cgroup_mounts | awk -v c="$2" '$2 == "cgroup" && index("," $3 ",", "," c ",") { print $1; exit }')
+        echo "$mnt${path%/}/$3"
+    else
+        path=$(sed -n 's/^0:://p' <<<"$1")
+        mnt=$(t_cgroup_mounts | awk '$2 == "cgroup2" { print $1; exit }')
+        echo "$mnt${path%/}/$4"
+    fi
+}
+
+# PID: no live process of that pid (a zombie waiting for its reaper counts as gone).
+proc_gone() {
+    local line rest
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
+    rest=${line##*) }
+    [ "${rest:0:1}" = Z ] || [ "${rest:0:1}" = X ]
+}
+
+# Nothing of any job is left: state and staging, cache records, half-made generations.
+assert_no_job_leftovers() {
+    local left
+    left=$(find "$HUTCH_RUN" -mindepth 1 ! -path "$HUTCH_RUN/.jobs" 2>/dev/null
+        local c
+        for c in "$HUTCH_ROOT"/caches/shared/*/; do
+            find "$c"jobs "$c"users "$c"tmp -mindepth 1 -maxdepth 1 2>/dev/null
+        done)
+    [ -z "$left" ] || fail "${1:-}: left behind: $left"
+}

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Warm caches: bind directories and overlay snapshots with atomic commits (cache.h). */
+/*
+ * Warm caches: bind directories and overlay snapshots with atomic commits (cache.h): safe
+ * directory access, generations, acquire and release, commit, gc. The tree work of a commit
+ * (hard-link clones, applying an overlay upper, sizes) is in cache_tree.c.
+ */
 #include "cache.h"
 
 #include <dirent.h>
@@ -15,10 +19,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cache_internal.h"
 #include "spec.h"
 #include "sys.h"
-
-#define MAX_TREE_DEPTH 256
 
 struct cache_use {
     char *name;
@@ -32,12 +35,6 @@ struct cache_use {
     uid_t uid;
     gid_t gid;
 };
-
-/* An overlay whiteout: a character device 0:0 in an upper means "deleted". */
-static bool cache_is_whiteout(mode_t mode, dev_t rdev)
-{
-    return S_ISCHR(mode) && major(rdev) == 0 && minor(rdev) == 0;
-}
 
 /* ---------------------------------------------------------------- safe directory access */
 
@@ -59,7 +56,7 @@ static int open_dir_at(int dirfd, const char *name, bool create, mode_t mode)
 }
 
 /* A readable directory fd for listing (O_PATH fds can not be read). */
-static DIR *dir_list(int dirfd, const char *name)
+DIR *cache_dir_list(int dirfd, const char *name)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -70,7 +67,7 @@ static DIR *dir_list(int dirfd, const char *name)
     return d;
 }
 
-static bool is_dot(const char *n)
+bool cache_is_dot(const char *n)
 {
     return n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2]));
 }
@@ -240,10 +237,10 @@ static void prune_locked(int cfd, const char *name, struct buf *removed)
     unsigned live[256], nlive = 0, cur = UINT_MAX;
     read_current(cfd, &cur);
     _cleanup_close_ int ufd = open_dir_at(cfd, "users", false, 0);
-    DIR *d = ufd >= 0 ? dir_list(ufd, ".") : NULL;
+    DIR *d = ufd >= 0 ? cache_dir_list(ufd, ".") : NULL;
     for (struct dirent *de; d && (de = readdir(d));) {
         unsigned g = UINT_MAX;
-        if (is_dot(de->d_name))
+        if (cache_is_dot(de->d_name))
             continue;
         if (user_live(ufd, de->d_name, &g)) {
             if (nlive < ARRAY_SIZE(live))
@@ -260,14 +257,14 @@ static void prune_locked(int cfd, const char *name, struct buf *removed)
     static const char *const own[] = {"jobs", "tmp"};
     for (size_t k = 0; k < ARRAY_SIZE(own); k++) {
         _cleanup_close_ int fd = open_dir_at(cfd, own[k], false, 0);
-        DIR *jd = fd >= 0 ? dir_list(fd, ".") : NULL;
+        DIR *jd = fd >= 0 ? cache_dir_list(fd, ".") : NULL;
         for (struct dirent *de; jd && (de = readdir(jd));) {
             char id[NAME_MAX + 1];
             snprintf(id, sizeof(id), "%s", de->d_name);
             char *dot = strstr(id, ".gen");
             if (dot && k == 1)
                 *dot = '\0';
-            if (is_dot(de->d_name) || (ufd >= 0 && user_live(ufd, id, NULL)))
+            if (cache_is_dot(de->d_name) || (ufd >= 0 && user_live(ufd, id, NULL)))
                 continue;
             rm_tree_at(dirfd(jd), de->d_name);
         }
@@ -277,11 +274,11 @@ static void prune_locked(int cfd, const char *name, struct buf *removed)
     if (cur >= UINT_MAX - 1)
         return; /* no current generation (or too many users): keep every generation */
     _cleanup_close_ int gfd = open_dir_at(cfd, "gen", false, 0);
-    DIR *gd = gfd >= 0 ? dir_list(gfd, ".") : NULL;
+    DIR *gd = gfd >= 0 ? cache_dir_list(gfd, ".") : NULL;
     for (struct dirent *de; gd && (de = readdir(gd));) {
         unsigned g;
         bool used = false;
-        if (is_dot(de->d_name) || parse_gen(de->d_name, &g) < 0 || g == cur)
+        if (cache_is_dot(de->d_name) || parse_gen(de->d_name, &g) < 0 || g == cur)
             continue;
         for (unsigned i = 0; i < nlive; i++)
             used = used || live[i] == g;
@@ -447,193 +444,25 @@ void cache_release(struct cache_use *u)
 
 /* ---------------------------------------------------------------- commit: lower + upper */
 
-static int copy_meta(int fd, const struct stat *st)
-{
-    struct timespec ts[2] = {st->st_atim, st->st_mtim};
-    if (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0 ||
-        futimens(fd, ts) < 0)
-        return -errno;
-    return 0;
-}
-
-/* A readable directory below dirfd, no symlink on the way (name may have several parts). */
-static int open_sub(int dirfd, const char *name)
-{
-    int fd = sys_openat2(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-                         RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-    return fd < 0 ? -errno : fd;
-}
-
-/* Make dst a tree of hard links to src's files (generations are immutable, so sharing inodes
- * is safe and a commit costs one link per file, not a copy). */
-static int clone_tree(int src, int dst, int depth)
-{
-    if (depth > MAX_TREE_DEPTH)
-        return -ELOOP;
-    DIR *d = dir_list(src, ".");
-    if (!d)
-        return -errno;
-    int r = 0;
-    for (struct dirent *de; !r && (de = readdir(d));) {
-        struct stat st;
-        if (is_dot(de->d_name))
-            continue;
-        if (fstatat(src, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            r = -errno;
-        } else if (S_ISDIR(st.st_mode)) {
-            if (mkdirat(dst, de->d_name, 0700) < 0) {
-                r = -errno;
-                break;
-            }
-            int s = open_sub(src, de->d_name), t = open_sub(dst, de->d_name);
-            r = s < 0 ? s : t < 0 ? t : clone_tree(s, t, depth + 1);
-            r = r ?: copy_meta(t, &st);
-            if (s >= 0)
-                close(s);
-            if (t >= 0)
-                close(t);
-        } else if (linkat(src, de->d_name, dst, de->d_name, 0) < 0) {
-            r = -errno; /* without AT_SYMLINK_FOLLOW a symlink is linked, never followed */
-        }
-    }
-    closedir(d);
-    return r;
-}
-
-static bool has_xattr(int fd, const char *name, const char *want)
-{
-    char v[8];
-    ssize_t n = fgetxattr(fd, name, v, sizeof(v));
-    return n >= 0 && (!want || ((size_t)n == strlen(want) && !memcmp(v, want, (size_t)n)));
-}
-
-static bool opaque_dir(int fd)
-{
-    return has_xattr(fd, "trusted.overlay.opaque", "y") ||
-           has_xattr(fd, "user.overlay.opaque", "y");
-}
-
-/* Overlay bookkeeping must not travel into a generation that is a lower layer later. A metacopy
- * or redirect file has no complete data of its own: refuse it rather than commit a wrong file. */
-static int strip_overlay_xattrs(int dirfd, const char *name)
-{
-    char path[64 + NAME_MAX], list[4096];
-    snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
-    ssize_t n = llistxattr(path, list, sizeof(list));
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
-        const char *x = list + i;
-        if (strstr(x, "overlay.metacopy") || strstr(x, "overlay.redirect"))
-            return -EOPNOTSUPP;
-        if (!strncmp(x, "trusted.overlay.", 16) || !strncmp(x, "user.overlay.", 13))
-            lremovexattr(path, x);
-    }
-    return 0;
-}
-
-static int apply_entry(int up, int out, const char *name, const struct stat *st, int depth);
-
-/* Apply an overlay upper directory onto out (a clone of the lower). */
-static int apply_upper(int up, int out, int depth)
-{
-    if (depth > MAX_TREE_DEPTH)
-        return -ELOOP;
-    DIR *d = dir_list(up, ".");
-    if (!d)
-        return -errno;
-    int r = 0;
-    for (struct dirent *de; !r && (de = readdir(d));) {
-        struct stat st;
-        if (is_dot(de->d_name))
-            continue;
-        r = fstatat(up, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
-                ? -errno
-                : apply_entry(up, out, de->d_name, &st, depth);
-    }
-    closedir(d);
-    return r;
-}
-
-static int apply_entry(int up, int out, const char *name, const struct stat *st, int depth)
-{
-    struct stat ost;
-    bool exists = fstatat(out, name, &ost, AT_SYMLINK_NOFOLLOW) == 0;
-    if (cache_is_whiteout(st->st_mode, st->st_rdev))
-        return exists ? rm_tree_at(out, name) : 0;
-    if (!S_ISDIR(st->st_mode)) {
-        if (exists) {
-            int r = rm_tree_at(out, name);
-            if (r < 0)
-                return r;
-        }
-        /* the upper is this job's own and its mounts are gone: move, do not copy */
-        if (renameat(up, name, out, name) < 0)
-            return -errno;
-        return strip_overlay_xattrs(out, name);
-    }
-    _cleanup_close_ int sub = open_sub(up, name);
-    if (sub < 0)
-        return sub;
-    /* redirect_dir renames and metacopy are not merged here: refuse rather than guess */
-    if (has_xattr(sub, "trusted.overlay.redirect", NULL))
-        return -EOPNOTSUPP;
-    if (exists && (opaque_dir(sub) || !S_ISDIR(ost.st_mode))) {
-        int r = rm_tree_at(out, name);
-        if (r < 0)
-            return r;
-        exists = false;
-    }
-    if (!exists && mkdirat(out, name, 0700) < 0)
-        return -errno;
-    _cleanup_close_ int o = open_sub(out, name);
-    if (o < 0)
-        return o;
-    int r = apply_upper(sub, o, depth + 1);
-    return r ?: copy_meta(o, st);
-}
-
-/* Bytes of the regular files of a tree (for the cache.commit event). */
-static uint64_t tree_bytes(int dirfd, int depth)
-{
-    DIR *d = depth > MAX_TREE_DEPTH ? NULL : dir_list(dirfd, ".");
-    uint64_t sum = 0;
-    for (struct dirent *de; d && (de = readdir(d));) {
-        struct stat st;
-        if (is_dot(de->d_name) || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (S_ISREG(st.st_mode))
-            sum += (uint64_t)st.st_size;
-        else if (S_ISDIR(st.st_mode)) {
-            int s = open_sub(dirfd, de->d_name);
-            if (s >= 0) {
-                sum += tree_bytes(s, depth + 1);
-                close(s);
-            }
-        }
-    }
-    if (d)
-        closedir(d);
-    return sum;
-}
-
 static int open_upper(const struct cache_use *u)
 {
     char path[128];
     snprintf(path, sizeof(path), "jobs/%s/upper", u->id);
-    return open_sub(u->dirfd, path);
+    return cache_open_sub(u->dirfd, path);
 }
 
 /* Apply the job's upper onto tmp/<tmpname>; the upper's root carries the merged root's owner
  * and mode. */
 static int apply_into(struct cache_use *u, int tfd, const char *tmpname)
 {
-    _cleanup_close_ int up = open_upper(u), out = open_sub(tfd, tmpname);
+    _cleanup_close_ int up = open_upper(u), out = cache_open_sub(tfd, tmpname);
     struct stat st;
     if (up < 0 || out < 0)
         return up < 0 ? up : out;
     if (fstat(up, &st) < 0)
         return -errno;
-    int r = apply_upper(up, out, 0);
-    return r ?: copy_meta(out, &st);
+    int r = cache_apply_upper(up, out, 0);
+    return r ?: cache_copy_meta(out, &st);
 }
 
 /* tmp/<id>.gen = a hard-link clone of gen/<lower>, then the upper applied. */
@@ -642,13 +471,13 @@ static int build_generation(struct cache_use *u, int tfd, const char *tmpname)
     char lower[32];
     snprintf(lower, sizeof(lower), "gen/%u", u->gen);
     rm_tree_at(tfd, tmpname);
-    _cleanup_close_ int lo = open_sub(u->dirfd, lower);
+    _cleanup_close_ int lo = cache_open_sub(u->dirfd, lower);
     if (lo < 0)
         return lo;
     if (mkdirat(tfd, tmpname, 0700) < 0)
         return -errno;
-    _cleanup_close_ int out = open_sub(tfd, tmpname);
-    int r = out < 0 ? out : clone_tree(lo, out, 0);
+    _cleanup_close_ int out = cache_open_sub(tfd, tmpname);
+    int r = out < 0 ? out : cache_clone_tree(lo, out, 0);
     return r ?: apply_into(u, tfd, tmpname);
 }
 
@@ -659,9 +488,9 @@ static unsigned next_generation(int cfd)
     if (read_current(cfd, &cur) == 0)
         next = cur + 1;
     _cleanup_close_ int gfd = open_dir_at(cfd, "gen", false, 0);
-    DIR *d = gfd >= 0 ? dir_list(gfd, ".") : NULL;
+    DIR *d = gfd >= 0 ? cache_dir_list(gfd, ".") : NULL;
     for (struct dirent *de; d && (de = readdir(d));)
-        if (!is_dot(de->d_name) && parse_gen(de->d_name, &g) == 0 && g + 1 > next)
+        if (!cache_is_dot(de->d_name) && parse_gen(de->d_name, &g) == 0 && g + 1 > next)
             next = g + 1;
     if (d)
         closedir(d);
@@ -676,11 +505,11 @@ static bool sole_user_of_current(const struct cache_use *u)
     if (read_current(u->dirfd, &cur) < 0 || cur != u->gen)
         return false;
     _cleanup_close_ int ufd = open_dir_at(u->dirfd, "users", false, 0);
-    DIR *d = ufd >= 0 ? dir_list(ufd, ".") : NULL;
+    DIR *d = ufd >= 0 ? cache_dir_list(ufd, ".") : NULL;
     bool sole = d != NULL;
     for (struct dirent *de; sole && (de = readdir(d));)
-        if (!is_dot(de->d_name) && strcmp(de->d_name, u->id) && user_live(ufd, de->d_name, &g) &&
-            g == u->gen)
+        if (!cache_is_dot(de->d_name) && strcmp(de->d_name, u->id) &&
+            user_live(ufd, de->d_name, &g) && g == u->gen)
             sole = false;
     if (d)
         closedir(d);
@@ -728,15 +557,15 @@ static bool upper_empty(const struct cache_use *u)
 {
     char lower[32];
     snprintf(lower, sizeof(lower), "gen/%u", u->gen);
-    _cleanup_close_ int up = open_upper(u), lo = open_sub(u->dirfd, lower);
+    _cleanup_close_ int up = open_upper(u), lo = cache_open_sub(u->dirfd, lower);
     struct stat su, sl;
     if (up < 0 || lo < 0 || fstat(up, &su) < 0 || fstat(lo, &sl) < 0 || su.st_mode != sl.st_mode ||
         su.st_uid != sl.st_uid || su.st_gid != sl.st_gid)
         return false;
-    DIR *d = dir_list(up, ".");
+    DIR *d = cache_dir_list(up, ".");
     bool empty = d != NULL;
     for (struct dirent *de; d && (de = readdir(d));)
-        empty = empty && is_dot(de->d_name);
+        empty = empty && cache_is_dot(de->d_name);
     if (d)
         closedir(d);
     return empty;
@@ -759,7 +588,7 @@ int cache_commit(struct cache_use *u, unsigned *gen_out, uint64_t *bytes_out, bo
     uint64_t bytes = 0;
     if (bytes_out) {
         _cleanup_close_ int up = open_upper(u);
-        bytes = up >= 0 ? tree_bytes(up, 0) : 0;
+        bytes = up >= 0 ? cache_tree_bytes(up, 0) : 0;
     }
     unsigned g = 0;
     int lk = lock_cache(u->dirfd);
@@ -806,9 +635,9 @@ static void gc_cache(int cfd, const char *label, struct buf *removed)
 /* Each cache directory below dirfd; depth 1 = the name, depth 2 = key then name. */
 static void gc_walk(int dirfd, const char *prefix, int depth, struct buf *removed)
 {
-    DIR *d = dir_list(dirfd, ".");
+    DIR *d = cache_dir_list(dirfd, ".");
     for (struct dirent *de; d && (de = readdir(d));) {
-        if (is_dot(de->d_name) || !jobfile_name_ok(de->d_name))
+        if (cache_is_dot(de->d_name) || !jobfile_name_ok(de->d_name))
             continue;
         int fd = open_dir_at(dirfd, de->d_name, false, 0); /* symlinks: skipped, never followed */
         if (fd < 0)

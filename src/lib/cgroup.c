@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Cgroups: layout discovery, placement of <parent>/hutch-<id> in each hierarchy, attach, kill,
- * events, destroy and gc. What differs between v1 and v2 controllers (limits, OOM watch, usage)
- * lives behind cgroup_ops in cgroup_v1.c / cgroup_v2.c.
+ * Cgroups: layout discovery, placement of <parent>/hutch-<id> in each hierarchy, attach, events
+ * and usage; kill, destroy and gc are in cgroup_kill.c. What differs between v1 and v2
+ * controllers (limits, OOM watch, usage) lives behind cgroup_ops in cgroup_v1.c / cgroup_v2.c.
  *
  * Everything on the start path is raw mkdir/open/write: libcgroup's cgroup_init() alone costs
  * 0.5-0.7 ms p50 in a fresh process here (2.5 ms at worst; FACTS.md saw 2.8-8.4 ms on a loaded
@@ -90,7 +90,7 @@ bool cgroup_file_exists(int dirfd, const char *file)
 }
 
 /* Read a small cgroup file through an open fd from offset 0 (also re-arms kernfs poll). */
-static int pread_small(int fd, char *buf, size_t size)
+int cgroup_pread_small(int fd, char *buf, size_t size)
 {
     ssize_t n;
     do
@@ -117,7 +117,7 @@ static int find_key(const char *text, const char *key, uint64_t *val)
 int cgroup_read_key_fd(int fd, const char *key, uint64_t *val)
 {
     char buf[1024];
-    int r = pread_small(fd, buf, sizeof(buf));
+    int r = cgroup_pread_small(fd, buf, sizeof(buf));
     return r < 0 ? r : find_key(buf, key, val);
 }
 
@@ -135,7 +135,7 @@ int cgroup_read_u64(int dirfd, const char *file, uint64_t *val)
     _cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    int r = pread_small(fd, buf, sizeof(buf));
+    int r = cgroup_pread_small(fd, buf, sizeof(buf));
     if (r < 0)
         return r;
     if (strncmp(buf, "max", 3) == 0) {
@@ -220,7 +220,7 @@ static int proc_cgroup_find(const struct proc_cgroup *pc, const char *name)
     return -1;
 }
 
-static bool is_cgroup_fs(const char *path, long magic)
+bool cgroup_is_fs(const char *path, long magic)
 {
     struct statfs fs;
     return statfs(path, &fs) == 0 && (long)fs.f_type == magic;
@@ -236,7 +236,7 @@ static char *v1_mount_find(const char *list)
     char *p = NULL;
     if (asprintf(&p, CGROUP_ROOT "/%s", list) < 0)
         return NULL;
-    if (is_cgroup_fs(p, CGROUP_SUPER_MAGIC))
+    if (cgroup_is_fs(p, CGROUP_SUPER_MAGIC))
         return p;
     free(p);
     _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -495,7 +495,7 @@ static int events_watch(struct cgroup *cg, struct hutch_error **err)
         cg->events_fd = openat(cg->dirs[cg->unified].fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
         /* a kernfs fd reports a change until its first read: read it once to arm it */
         if (cg->events_fd >= 0)
-            pread_small(cg->events_fd, buf, sizeof(buf));
+            cgroup_pread_small(cg->events_fd, buf, sizeof(buf));
     }
     int r = cg->ops->watch_oom(cg, err);
     if (r < 0)
@@ -653,7 +653,7 @@ bool cgroup_check_oom(struct cgroup *cg)
     /* consume: re-read the kernfs files (re-arms POLLPRI) and drain the v1 eventfd; the
      * epoll set is level-triggered, so it is quiet again once its members are */
     if (cg->events_fd >= 0)
-        pread_small(cg->events_fd, buf, sizeof(buf));
+        cgroup_pread_small(cg->events_fd, buf, sizeof(buf));
     if (cg->oom_fd >= 0 && cg->mode != CGROUP_MODE_V2) {
         uint64_t n;
         while (read(cg->oom_fd, &n, sizeof(n)) < 0 && errno == EINTR)
@@ -667,127 +667,7 @@ bool cgroup_check_oom(struct cgroup *cg)
     return cg->oom;
 }
 
-/* ---------------------------------------------------------------- kill */
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* SIGKILL every pid in cgroup.procs; the number seen, or -errno. */
-static int procs_kill(int dirfd)
-{
-    _cleanup_free_ char *s = NULL;
-    int r = read_file_at(dirfd, "cgroup.procs", &s, NULL, 16 << 20);
-    if (r < 0)
-        return r;
-    int n = 0;
-    for (char *p = s, *end; *p; p = end) {
-        long pid = strtol(p, &end, 10);
-        if (end == p)
-            break;
-        if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
-            n++;
-        else if (pid > 0 && errno != ESRCH)
-            n++; /* still there (EPERM should not happen as root): keep looping */
-    }
-    return n;
-}
-
-enum freezer { FREEZER_NONE, FREEZER_V2, FREEZER_V1 };
-
-/* Freeze (or thaw) and wait, bounded (100 ms), until the kernel says it is done. */
-static void freezer_set(int dirfd, enum freezer kind, bool on)
-{
-    char buf[256];
-    if (kind == FREEZER_NONE)
-        return;
-    const char *file = kind == FREEZER_V2 ? "cgroup.freeze" : "freezer.state";
-    const char *val = kind == FREEZER_V2 ? (on ? "1" : "0") : (on ? "FROZEN" : "THAWED");
-    if (write_file_at(dirfd, file, val) < 0 || !on)
-        return;
-    for (int i = 0; i < 500; i++) {
-        uint64_t frozen = 0;
-        if (kind == FREEZER_V2 && cgroup_read_key(dirfd, "cgroup.events", "frozen", &frozen) < 0)
-            return;
-        if (kind == FREEZER_V2 && frozen)
-            return;
-        _cleanup_close_ int fd =
-            kind == FREEZER_V1 ? openat(dirfd, "freezer.state", O_RDONLY | O_CLOEXEC) : -1;
-        if (kind == FREEZER_V1 &&
-            (fd < 0 || pread_small(fd, buf, sizeof(buf)) < 0 || strncmp(buf, "FROZEN", 6) == 0))
-            return;
-        sleep_us(200);
-    }
-}
-
-/*
- * Kill everything in the group open at dirfd: cgroup.kill where the kernel has it (5.14+,
- * the unified hierarchy even without controllers; grandchildren included, no race with fork).
- * Else freeze so nothing can fork while we read cgroup.procs, SIGKILL each pid, thaw (v1
- * frozen tasks only die once thawed), and loop until the group is empty (bounded ~1 s).
- */
-static int dir_kill_all(int dirfd, bool kill_file)
-{
-    if (kill_file && write_file_at(dirfd, "cgroup.kill", "1") == 0)
-        return 0;
-    enum freezer kind = cgroup_file_exists(dirfd, "cgroup.freeze")   ? FREEZER_V2
-                        : cgroup_file_exists(dirfd, "freezer.state") ? FREEZER_V1
-                                                                     : FREEZER_NONE;
-    uint64_t deadline = now_mono_ns() + 1000000000ull;
-    for (;;) {
-        freezer_set(dirfd, kind, true);
-        int n = procs_kill(dirfd);
-        freezer_set(dirfd, kind, false);
-        if (n <= 0)
-            return n;
-        if (now_mono_ns() > deadline)
-            return -EBUSY;
-        sleep_us(1000);
-    }
-}
-
-int cgroup_kill_all(struct cgroup *cg)
-{
-    if (!cg)
-        return 0;
-    if (cg->no_kill_file) { /* tests: the path kernels before 5.14 take */
-        int fd = cg->unified >= 0 ? cg->dirs[cg->unified].fd : cgroup_ctrl_fd(cg, CG_FREEZER);
-        return fd >= 0 ? dir_kill_all(fd, false) : -ENOENT;
-    }
-    /* every sandbox process is in every hierarchy: one group is enough; the unified one has
-     * cgroup.kill, else the v1 freezer lets us kill without a fork race */
-    int fd = cg->unified >= 0 ? cg->dirs[cg->unified].fd : cgroup_ctrl_fd(cg, CG_FREEZER);
-    for (int i = 0; fd < 0 && i < cg->ndirs; i++)
-        fd = cg->dirs[i].fd;
-    return fd >= 0 ? dir_kill_all(fd, true) : 0;
-}
-
-int cgroup_signal_all(struct cgroup *cg, int sig, pid_t except)
-{
-    if (!cg)
-        return 0;
-    int fd = cg->unified >= 0 ? cg->dirs[cg->unified].fd : cgroup_ctrl_fd(cg, CG_PIDS);
-    for (int i = 0; fd < 0 && i < cg->ndirs; i++)
-        fd = cg->dirs[i].fd;
-    _cleanup_free_ char *s = NULL;
-    int r = fd < 0 ? -ENOENT : read_file_at(fd, "cgroup.procs", &s, NULL, 16 << 20);
-    if (r < 0)
-        return r;
-    int n = 0;
-    for (char *p = s, *end; *p; p = end) {
-        long pid = strtol(p, &end, 10);
-        if (end == p)
-            break;
-        if (pid > 0 && pid != except && kill((pid_t)pid, sig) == 0)
-            n++;
-    }
-    return n;
-}
-
-/* ---------------------------------------------------------------- stats, destroy, gc */
+/* ---------------------------------------------------------------- stats */
 
 int cgroup_read_stats(struct cgroup *cg, struct cgroup_stats *st)
 {
@@ -802,80 +682,3 @@ int cgroup_read_stats(struct cgroup *cg, struct cgroup_stats *st)
     return 0;
 }
 
-/* rmdir, retrying while the kernel still holds the group (exiting tasks, css teardown):
- * 0.5 ms doubling to 64 ms, about 1 s in all; leftovers are killed after the first EBUSY. */
-static int dir_remove(const char *path)
-{
-    long wait_us = 500, waited = 0;
-    for (int tries = 0;; tries++) {
-        if (rmdir(path) == 0 || errno == ENOENT)
-            return 0;
-        if (errno != EBUSY || waited >= 1000000)
-            return -errno;
-        if (tries == 0) {
-            _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd >= 0)
-                dir_kill_all(fd, true);
-        }
-        sleep_us(wait_us);
-        waited += wait_us;
-        wait_us = wait_us < 64000 ? wait_us * 2 : wait_us;
-    }
-}
-
-void cgroup_destroy(struct cgroup *cg)
-{
-    if (!cg)
-        return;
-    close_fd(&cg->epfd);
-    close_fd(&cg->events_fd);
-    close_fd(&cg->oom_fd);
-    close_fd(&cg->oom_ctl_fd);
-    bool left = false;
-    for (int i = cg->ndirs - 1; i >= 0; i--) {
-        struct cgroup_dir *d = &cg->dirs[i];
-        close_fd(&d->fd);
-        if (d->created && dir_remove(d->path) < 0)
-            left = true; /* keep the record: gc retries */
-        free(d->path);
-    }
-    if (cg->record && !left)
-        unlink(cg->record);
-    free(cg->record);
-    free(cg);
-}
-
-/* A recorded path is only acted on if it is a hutch-* group inside a cgroup filesystem: the
- * record lives in a state directory, and gc must not become an rmdir-anything tool. */
-static bool gc_path_ok(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    return strncmp(path, CGROUP_ROOT "/", strlen(CGROUP_ROOT "/")) == 0 && base &&
-           strncmp(base, "/hutch-", 7) == 0 && !strstr(path, "/../") &&
-           (is_cgroup_fs(path, CGROUP_SUPER_MAGIC) || is_cgroup_fs(path, CGROUP2_SUPER_MAGIC));
-}
-
-int cgroup_gc(const char *state_dir, struct hutch_error **err)
-{
-    _cleanup_free_ char *rec = NULL, *text = NULL;
-    if (asprintf(&rec, "%s/cgroups", state_dir) < 0)
-        return hutch_err(err, ENOMEM, NULL, "cgroup", "out of memory");
-    int r = read_file_at(AT_FDCWD, rec, &text, NULL, 1 << 20);
-    if (r == -ENOENT)
-        return 0;
-    if (r < 0)
-        return hutch_err(err, r, "read", rec, "%s", strerror(-r));
-    int ret = 0;
-    for (char *save = NULL, *p = strtok_r(text, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
-        if (!gc_path_ok(p))
-            continue; /* gone already, or not a group of ours */
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0)
-            dir_kill_all(fd, true);
-        if ((r = dir_remove(p)) < 0)
-            ret = hutch_err(err, r, "rmdir", p, "cannot remove the cgroup: %s", strerror(-r));
-    }
-    if (ret == 0 && unlink(rec) < 0 && errno != ENOENT)
-        ret = hutch_err_sys(err, "unlink", rec);
-    return ret;
-}

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Cgroup internals shared by cgroup.c (layout, placement, attach, kill, destroy, gc) and the
- * two back ends behind a small ops table: cgroup_v2.c (limits, OOM and usage in the unified
- * hierarchy with controllers) and cgroup_v1.c (the same through the v1 controllers; used on
- * legacy and hybrid hosts, where the controller-less unified group still gives kill, freeze,
- * events, cpu.stat and CLONE_INTO_CGROUP).
+ * Cgroup internals shared by cgroup.c (layout, placement, attach, events), cgroup_kill.c (kill,
+ * destroy, gc) and the two back ends behind a small ops table: cgroup_v2.c (limits, OOM and
+ * usage in the unified hierarchy with controllers) and cgroup_v1.c (the same through the v1
+ * controllers; used on legacy and hybrid hosts, where the controller-less unified group still
+ * gives kill, freeze, events, cpu.stat and CLONE_INTO_CGROUP).
  */
 #ifndef HUTCH_CGROUP_INTERNAL_H
 #define HUTCH_CGROUP_INTERNAL_H
@@ -108,6 +108,10 @@ int cgroup_read_key_fd(int fd, const char *key, uint64_t *val);
 int cgroup_read_key(int dirfd, const char *file, const char *key, uint64_t *val);
 /* A file holding one number (or "max", read as UINT64_MAX). */
 int cgroup_read_u64(int dirfd, const char *file, uint64_t *val);
+/* Read a small cgroup file through an open fd from offset 0 (also re-arms kernfs poll). */
+int cgroup_pread_small(int fd, char *buf, size_t size);
+/* true if path is on a filesystem with this magic (CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC). */
+bool cgroup_is_fs(const char *path, long magic);
 /* Sample pids.current into cg->pids_peak (for kernels without pids.peak). */
 void cgroup_sample_pids(struct cgroup *cg, int dirfd);
 /* cpu shares (v1, 2..262144) <-> cpu weight (v2, 1..10000), as crun/runc convert them. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -148,6 +149,8 @@ static int fs_new(int target_fd, const char *fstype, const char *opts, unsigned 
     return 0;
 }
 
+static char *scratch_dir, *scratch_file; /* the child's own, single-threaded */
+
 int mnt_fs_at(bool legacy, int target_fd, const char *fstype, const char *opts,
               unsigned long msflags)
 {
@@ -158,8 +161,34 @@ int mnt_fs_at(bool legacy, int target_fd, const char *fstype, const char *opts,
     }
     char tgt[64];
     fdpath(tgt, sizeof(tgt), target_fd);
-    if (mount(fstype, tgt, fstype, msflags, opts) < 0)
+    if (!(msflags & MS_RDONLY) || !scratch_dir)
+        return mount(fstype, tgt, fstype, msflags, opts) < 0 ? -errno : 0;
+    /* read-only as the new API makes it: the mount, not the filesystem (a write is EACCES
+     * before EROFS, as elsewhere); set on our scratch, then moved by a bind (see below) */
+    int r = 0;
+    if (mount(fstype, scratch_dir, fstype, msflags & ~MS_RDONLY, opts) < 0)
         return -errno;
+    if (mount(NULL, scratch_dir, NULL, MS_REMOUNT | MS_BIND | msflags, NULL) < 0 ||
+        mount(scratch_dir, tgt, NULL, MS_BIND, NULL) < 0)
+        r = -errno;
+    umount2(scratch_dir, MNT_DETACH);
+    return r;
+}
+
+int mnt_legacy_scratch(const char *dir)
+{
+    free(scratch_dir);
+    free(scratch_file);
+    scratch_dir = scratch_file = NULL;
+    if (asprintf(&scratch_dir, "%s/scratch.d", dir) < 0 ||
+        asprintf(&scratch_file, "%s/scratch.f", dir) < 0)
+        return -ENOMEM;
+    if (mkdir(scratch_dir, 0700) < 0)
+        return -errno;
+    int fd = open(scratch_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    close(fd);
     return 0;
 }
 
@@ -189,14 +218,27 @@ int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, unsigned
     char src[64], tgt[64];
     fdpath(src, sizeof(src), src_fd);
     fdpath(tgt, sizeof(tgt), target_fd);
-    if (mount(src, tgt, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0)
+    unsigned long rec = recursive ? MS_REC : 0;
+    if (!msflags)
+        return mount(src, tgt, NULL, MS_BIND | rec, NULL) < 0 ? -errno : 0;
+    /* A bind ignores flags and a remount finds its mount by a path walk, which a process
+     * outside (a shared volume's owner) could redirect between the two calls. So: bind onto
+     * our private scratch, remount it there (a walk nobody else can touch), bind that onto the
+     * target (a bind copies the mount's flags) and drop the scratch mount. */
+    struct stat st;
+    if (fstat(src_fd, &st) < 0)
         return -errno;
-    if (msflags) {
-        /* a bind ignores flags: they need a remount of the new mount, by its path */
-        if (mount(NULL, tgt, NULL, MS_REMOUNT | MS_BIND | msflags, NULL) < 0)
-            return -errno;
-    }
-    return 0;
+    const char *scratch = S_ISDIR(st.st_mode) ? scratch_dir : scratch_file;
+    if (!scratch)
+        return -ENOSYS; /* mnt_legacy_scratch() first */
+    int r = 0;
+    if (mount(src, scratch, NULL, MS_BIND | rec, NULL) < 0)
+        return -errno;
+    if (mount(NULL, scratch, NULL, MS_REMOUNT | MS_BIND | msflags, NULL) < 0 ||
+        mount(scratch, tgt, NULL, MS_BIND | rec, NULL) < 0)
+        r = -errno;
+    umount2(scratch, MNT_DETACH);
+    return r;
 }
 
 int mnt_set_flags(bool legacy, int fd, unsigned long msflags, bool recursive)

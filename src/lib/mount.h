@@ -29,6 +29,9 @@ int mnt_fs_at(bool legacy, int target_fd, const char *fstype, const char *opts,
  * (MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC) are set on the new tree before it is attached, so no
  * second lookup of the target can put them anywhere else. */
 int mnt_bind_at(bool legacy, int src_fd, int target_fd, bool recursive, unsigned long msflags);
+/* The legacy back end binds with flags through a scratch directory and file it makes in dir
+ * (a private tmpfs of ours, whose paths nobody else can change). Call once, before binds. */
+int mnt_legacy_scratch(const char *dir);
 /* Set attributes on the mount whose root is open at fd (MS_RDONLY etc). */
 int mnt_set_flags(bool legacy, int fd, unsigned long msflags, bool recursive);
 

@@ -293,6 +293,24 @@ static int resolve_stop_signal(const char *s, int *out, struct hutch_error **err
     return hutch_err(err, EINVAL, "validate", "StopSignal", "unknown signal '%s' in the image", s);
 }
 
+/* The user (names from the layers' /etc/passwd and group), then the environment with its home. */
+static int resolve_user_env(struct hutch_sandbox *sb, char *const *layers, int n,
+                            const char *user, struct hutch_error **err)
+{
+    struct sandbox_plan *p = &sb->plan;
+    struct creds c;
+    int r = creds_resolve(layers, n, user, &c, err);
+    if (r < 0)
+        return r;
+    p->uid = c.uid;
+    p->gid = c.gid;
+    p->groups = TAKE_PTR(c.groups);
+    p->ngroups = c.ngroups;
+    r = resolve_env(sb, c.home);
+    creds_free(&c);
+    return r < 0 ? hutch_err(err, r, NULL, "--env", "no memory") : 0;
+}
+
 /* --bare: the host's root, the caller's working directory, its own credentials unless --user
  * names others (looked up in the host's /etc/passwd). */
 static int resolve_bare(struct hutch_sandbox *sb, struct hutch_error **err)
@@ -309,18 +327,9 @@ static int resolve_bare(struct hutch_sandbox *sb, struct hutch_error **err)
     char slash[] = "/", *root[2] = {slash, NULL}, self[32];
     snprintf(self, sizeof(self), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
     p->keep_creds = !s->user;
-    struct creds c;
-    int r = creds_resolve(root, 1, s->user ? s->user : self, &c, err);
+    int r = resolve_user_env(sb, root, 1, s->user ? s->user : self, err);
     if (r < 0)
         return r;
-    p->uid = c.uid;
-    p->gid = c.gid;
-    p->groups = TAKE_PTR(c.groups);
-    p->ngroups = c.ngroups;
-    r = resolve_env(sb, c.home);
-    creds_free(&c);
-    if (r < 0)
-        return hutch_err(err, r, NULL, "--env", "no memory");
     p->stop_signal = SIGTERM;
     return precheck_command(sb, err);
 }
@@ -347,20 +356,9 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
     p->workdir = wd && *wd ? strdup(wd) : NULL;
     if (!p->hostname || (wd && *wd && !p->workdir))
         return hutch_err(err, ENOMEM, NULL, "spec", "no memory");
-    struct creds c;
     const char *user = s->user ? s->user : (sb->image ? sb->image->user : NULL);
-    r = creds_resolve(p->lowers, p->nlowers, user, &c, err);
-    if (r < 0)
-        return r;
-    p->uid = c.uid;
-    p->gid = c.gid;
-    p->groups = TAKE_PTR(c.groups);
-    p->ngroups = c.ngroups;
-    r = resolve_env(sb, c.home);
-    creds_free(&c);
-    if (r < 0)
-        return hutch_err(err, r, NULL, "--env", "no memory");
-    r = caps_plan(s, p->uid, &p->caps, &p->caps_ambient, err);
+    r = resolve_user_env(sb, p->lowers, p->nlowers, user, err);
+    r = r ?: caps_plan(s, p->uid, &p->caps, &p->caps_ambient, err);
     r = r ?: precheck_command(sb, err);
     r = r ?: resolve_userns(sb, err);
     r = r ?: resolve_stop_signal(sb->image ? sb->image->stop_signal : NULL, &p->stop_signal, err);
@@ -370,7 +368,8 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
     p->read_only = s->read_only;
     p->upper_size = s->upper_size;
     const char *legacy = getenv("HUTCH_MOUNT_LEGACY");
-    p->legacy_mount = legacy && *legacy && strcmp(legacy, "0") != 0;
+    /* (a user namespace's root is built with the new API only: no legacy back end there) */
+    p->legacy_mount = legacy && *legacy && strcmp(legacy, "0") != 0 && !p->userns;
     return 0;
 }
 

@@ -227,6 +227,8 @@ int rootfs_mount_root(struct hutch_sandbox *sb, struct cerr *ce)
     if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST) ||
         mkdir(merged, 0755) < 0)
         return fail(ce, -errno, "create the overlay directories in %s", p->stage_dir);
+    if (p->legacy_mount && (r = mnt_legacy_scratch(p->stage_dir)) < 0)
+        return fail(ce, r, "create the mount scratch in %s", p->stage_dir);
     /* the merged root takes the upper directory's attributes: copy the image's */
     /* (in a user namespace the image's owner may be unmapped: keep ours then) */
     if ((chown(upper, lst.st_uid, lst.st_gid) < 0 && !(p->userns && errno == EINVAL)) ||

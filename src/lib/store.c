@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The image store (store.h): open and lock, blobs, layers, image references, loading an image,
+ * resolve and pin for the run core, `hutch image list / inspect / rm`. What may be deleted
+ * (references, pins of live sandboxes), rollback after a failed import and `hutch image prune`
+ * are in store_gc.c.
+ */
 #include "store.h"
 #include "state.h"
+#include "store_internal.h"
 
 #include "ctx.h"
 #include "image.h"
@@ -19,28 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BLOB_DIR  "blobs/sha256"
-#define LAYER_DIR "layers"
-#define IMAGE_DIR "images"
-#define TMP_DIR   "tmp"
-#define LOCK_DIR  "locks"
-
-static void json_decref_(json_t **j)
-{
-    json_decref(*j);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_decref_)))
-
-static void closedir_(DIR **d)
-{
-    if (*d)
-        closedir(*d);
-}
-#define _cleanup_dir_ __attribute__((cleanup(closedir_)))
-
 /* ---------------------------------------------------------------- open, lock */
 
-static int lock_fd_op(int fd, int op)
+int store_lock_fd_op(int fd, int op)
 {
     while (flock(fd, op) < 0)
         if (errno != EINTR)
@@ -69,7 +57,7 @@ int store_open(struct hutch_ctx *ctx, bool create, int lock_op, struct store *s,
     s->lock_fd = openat(s->root_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (s->lock_fd < 0)
         return hutch_err_sys(err, "open", "store lock");
-    int r = lock_fd_op(s->lock_fd, lock_op);
+    int r = store_lock_fd_op(s->lock_fd, lock_op);
     return r < 0 ? hutch_err(err, r, "flock", "store lock", "%s", strerror(-r)) : 0;
 }
 
@@ -121,7 +109,7 @@ static int json_write_atomic(int dirfd, const char *path, json_t *j, struct hutc
     return write_atomic(dirfd, path, s, strlen(s), err);
 }
 
-static int json_read_at(int dirfd, const char *path, json_t **out, struct hutch_error **err)
+int store_json_read_at(int dirfd, const char *path, json_t **out, struct hutch_error **err)
 {
     _cleanup_free_ char *data = NULL;
     size_t len;
@@ -195,7 +183,7 @@ int store_layer_lock(struct store *s, const char *hex, int *fd_out, struct hutch
     int fd = openat(s->root_fd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return hutch_err_sys(err, "open", path);
-    int r = lock_fd_op(fd, LOCK_EX);
+    int r = store_lock_fd_op(fd, LOCK_EX);
     if (r < 0) {
         close(fd);
         return hutch_err(err, r, "flock", path, "%s", strerror(-r));
@@ -255,13 +243,7 @@ int store_layer_commit(struct store *s, const char *tmp_name, const char *hex,
 
 /* ---------------------------------------------------------------- refs */
 
-struct ref_entry {
-    char *name;
-    char hex[DIGEST_HEX_LEN + 1];
-    long long imported;
-};
-
-static void refs_free(struct ref_entry *v, size_t n)
+void store_refs_free(struct ref_entry *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(v[i].name);
@@ -286,7 +268,7 @@ int store_ref_write(struct store *s, const char *ref, const char *manifest_hex,
 static int ref_parse(int dirfd, const char *file, struct ref_entry *e, struct hutch_error **err)
 {
     _cleanup_json_ json_t *j = NULL;
-    int r = json_read_at(dirfd, file, &j, err);
+    int r = store_json_read_at(dirfd, file, &j, err);
     if (r < 0)
         return r;
     const char *name = json_string_value(json_object_get(j, "name"));
@@ -304,7 +286,7 @@ static int ref_cmp(const void *a, const void *b)
 }
 
 /* Every image reference, sorted by name. */
-static int refs_load(struct store *s, struct ref_entry **out, size_t *n, struct hutch_error **err)
+int store_refs_load(struct store *s, struct ref_entry **out, size_t *n, struct hutch_error **err)
 {
     int dfd = openat(s->root_fd, IMAGE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     _cleanup_dir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -329,7 +311,7 @@ static int refs_load(struct store *s, struct ref_entry **out, size_t *n, struct 
         }
         int r = ref_parse(dirfd(d), de->d_name, &(*out)[*n], err);
         if (r < 0) {
-            refs_free(*out, *n);
+            store_refs_free(*out, *n);
             *out = NULL;
             *n = 0;
             return r;
@@ -393,13 +375,7 @@ static int ref_find(const struct ref_entry *v, size_t n, const char *ref, size_t
 
 /* ---------------------------------------------------------------- loading an image */
 
-struct loaded {
-    struct image_manifest *m;
-    struct image_config *c;
-    char *config_json;
-};
-
-static void loaded_clear(struct loaded *l)
+void store_loaded_clear(struct loaded *l)
 {
     image_manifest_free(l->m);
     image_config_free(l->c);
@@ -407,8 +383,8 @@ static void loaded_clear(struct loaded *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int image_load(struct store *s, const char *manifest_hex, struct loaded *l,
-                      struct hutch_error **err)
+int store_image_load(struct store *s, const char *manifest_hex, struct loaded *l,
+                     struct hutch_error **err)
 {
     _cleanup_free_ char *mdata = NULL;
     size_t mlen, clen;
@@ -424,246 +400,18 @@ static int image_load(struct store *s, const char *manifest_hex, struct loaded *
         r = hutch_err(err, EINVAL, "verify", manifest_hex, "%zu layers but %zu diff_ids",
                       l->m->nlayers, l->c->ndiff_ids);
     if (r < 0)
-        loaded_clear(l);
+        store_loaded_clear(l);
     return r;
 }
 
-/* Unpacked size of a layer from its metadata (0 when unknown). */
-static json_t *layer_meta(struct store *s, const char *hex)
+json_t *store_layer_meta(struct store *s, const char *hex)
 {
     char path[128];
     json_t *j = NULL;
     snprintf(path, sizeof(path), LAYER_DIR "/%s.json", hex);
-    if (json_read_at(s->root_fd, path, &j, NULL) < 0)
+    if (store_json_read_at(s->root_fd, path, &j, NULL) < 0)
         return NULL;
     return j;
-}
-
-static uint64_t layer_size(struct store *s, const char *hex)
-{
-    _cleanup_json_ json_t *j = layer_meta(s, hex);
-    return j ? (uint64_t)json_integer_value(json_object_get(j, "size")) : 0;
-}
-
-/* ---------------------------------------------------------------- referenced sets */
-
-struct hexset {
-    char (*v)[DIGEST_HEX_LEN + 1];
-    size_t n, cap;
-};
-
-static int hexset_add(struct hexset *h, const char *hex)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        void *v = realloc(h->v, cap * sizeof(*h->v));
-        if (!v)
-            return -ENOMEM;
-        h->v = v;
-        h->cap = cap;
-    }
-    snprintf(h->v[h->n++], DIGEST_HEX_LEN + 1, "%s", hex);
-    return 0;
-}
-
-static int hex_cmp(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
-static void hexset_sort(struct hexset *h)
-{
-    if (h->n)
-        qsort(h->v, h->n, sizeof(*h->v), hex_cmp);
-}
-
-static bool hexset_has(const struct hexset *h, const char *hex)
-{
-    return h->n && bsearch(hex, h->v, h->n, sizeof(*h->v), hex_cmp) != NULL;
-}
-
-static unsigned long long proc_start_time(pid_t pid)
-{
-    char path[64], *data = NULL;
-    unsigned long long start = 0;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (read_file_at(AT_FDCWD, path, &data, NULL, 4096) < 0)
-        return 0;
-    /* field 22 (starttime), counted after the ")" that ends the command name */
-    char *p = strrchr(data, ')');
-    for (int field = 2; p && *p && field < 22; p++)
-        if (*p == ' ')
-            field++;
-    if (p)
-        start = strtoull(p, NULL, 10);
-    free(data);
-    return start;
-}
-
-static bool pid_alive(long long pid, unsigned long long start)
-{
-    if (pid <= 0 || pid > INT32_MAX)
-        return false;
-    if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-        return false;
-    return !start || proc_start_time((pid_t)pid) == start;
-}
-
-/* A sandbox state dir is live while its supervisor holds its `lock` (state.c), or while the
- * process that pinned the image lives (a pin written before the lock, or without one). */
-static bool state_dir_live(int sfd, json_t *pin)
-{
-    int fd = openat(sfd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-        bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-        close(fd);
-        if (held)
-            return true;
-    }
-    long long pid = (long long)json_integer_value(json_object_get(pin, "pid"));
-    unsigned long long start =
-        (unsigned long long)json_integer_value(json_object_get(pin, "pid_start"));
-    return pid_alive(pid, start);
-}
-
-static int add_pin(json_t *pin, struct hexset *blobs, struct hexset *layers)
-{
-    char hex[DIGEST_HEX_LEN + 1];
-    const char *keys[] = {"manifest", "config"};
-    for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-        if (digest_parse(json_string_value(json_object_get(pin, keys[i])), hex) == 0 &&
-            hexset_add(blobs, hex) < 0)
-            return -ENOMEM;
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(pin, "layers"), i, v)
-    {
-        const char *h = json_string_value(v);
-        if (h && digest_hex_valid(h) && hexset_add(layers, h) < 0)
-            return -ENOMEM;
-    }
-    return 0;
-}
-
-/* Layers and blobs pinned by live sandboxes under run_dir. */
-static int collect_pins(struct hutch_ctx *ctx, struct hexset *blobs, struct hexset *layers,
-                        struct hutch_error **err)
-{
-    _cleanup_dir_ DIR *d = opendir(ctx->run_dir);
-    if (!d)
-        return errno == ENOENT ? 0 : hutch_err_sys(err, "open", ctx->run_dir);
-    for (struct dirent *de; (de = readdir(d));) {
-        if (de->d_name[0] == '.')
-            continue;
-        _cleanup_close_ int sfd =
-            openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_json_ json_t *pin = NULL;
-        if (sfd < 0 || json_read_at(sfd, STORE_PIN_FILE, &pin, NULL) < 0)
-            continue;
-        if (state_dir_live(sfd, pin) && add_pin(pin, blobs, layers) < 0)
-            return hutch_err(err, ENOMEM, NULL, ctx->run_dir, "out of memory");
-    }
-    return 0;
-}
-
-/* What must stay: everything an image reference or a live sandbox uses. An image that cannot
- * be read makes this fail, so that prune never deletes on a guess. */
-static int collect_referenced(struct hutch_ctx *ctx, struct store *s, struct hexset *blobs,
-                              struct hexset *layers, struct hutch_error **err)
-{
-    struct ref_entry *refs;
-    size_t n;
-    int r = refs_load(s, &refs, &n, err);
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        struct loaded l;
-        r = image_load(s, refs[i].hex, &l, err);
-        if (r < 0) {
-            r = hutch_err(err, r, "prune", refs[i].name, "cannot read this image (remove it)");
-            break;
-        }
-        if (hexset_add(blobs, refs[i].hex) < 0 || hexset_add(blobs, l.m->config.hex) < 0)
-            r = -ENOMEM;
-        for (size_t k = 0; r == 0 && k < l.c->ndiff_ids; k++)
-            r = hexset_add(layers, l.c->diff_ids[k]);
-        loaded_clear(&l);
-        if (r == -ENOMEM)
-            r = hutch_err(err, ENOMEM, NULL, "prune", "out of memory");
-    }
-    refs_free(refs, n);
-    if (r == 0)
-        r = collect_pins(ctx, blobs, layers, err);
-    hexset_sort(blobs);
-    hexset_sort(layers);
-    return r;
-}
-
-static uint64_t remove_layer(struct store *s, const char *hex)
-{
-    char path[128];
-    uint64_t size = layer_size(s, hex);
-    snprintf(path, sizeof(path), LAYER_DIR "/%s", hex);
-    if (rm_tree_at(s->root_fd, path) < 0)
-        return 0;
-    snprintf(path, sizeof(path), LAYER_DIR "/%s.json", hex);
-    unlinkat(s->root_fd, path, 0);
-    snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", hex);
-    unlinkat(s->root_fd, path, 0);
-    return size;
-}
-
-static uint64_t remove_blob(struct store *s, const char *hex)
-{
-    char path[128];
-    struct stat st;
-    snprintf(path, sizeof(path), BLOB_DIR "/%s", hex);
-    if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-        unlinkat(s->root_fd, path, 0) < 0)
-        return 0;
-    return (uint64_t)st.st_size;
-}
-
-/* Lock files of layers that are not there (an extraction that failed). */
-static void remove_stale_locks(struct store *s)
-{
-    int dfd = openat(s->root_fd, LOCK_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_dir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (!d) {
-        if (dfd >= 0)
-            close(dfd);
-        return;
-    }
-    for (struct dirent *de; (de = readdir(d));) {
-        char hex[DIGEST_HEX_LEN + 1];
-        if (strlen(de->d_name) != DIGEST_HEX_LEN + 5)
-            continue;
-        memcpy(hex, de->d_name, DIGEST_HEX_LEN);
-        hex[DIGEST_HEX_LEN] = '\0';
-        if (digest_hex_valid(hex) && !store_layer_exists(s, hex))
-            unlinkat(dirfd(d), de->d_name, 0);
-    }
-}
-
-void store_rollback(struct hutch_ctx *ctx, struct store *s, char **blobs, size_t nblobs,
-                    char **layers, size_t nlayers)
-{
-    struct hexset kb = {0}, kl = {0};
-    struct hutch_error *e = NULL;
-    /* exclusive: no other import is between "layer exists" and writing its reference, and
-     * nobody holds or waits on a layer lock file */
-    if (lock_fd_op(s->lock_fd, LOCK_EX) < 0)
-        return;
-    if (collect_referenced(ctx, s, &kb, &kl, &e) == 0) {
-        for (size_t i = 0; i < nlayers; i++)
-            if (!hexset_has(&kl, layers[i]))
-                remove_layer(s, layers[i]);
-        for (size_t i = 0; i < nblobs; i++)
-            if (!hexset_has(&kb, blobs[i]))
-                remove_blob(s, blobs[i]);
-    }
-    remove_stale_locks(s);
-    hutch_error_free(e);
-    free(kb.v);
-    free(kl.v);
 }
 
 /* ---------------------------------------------------------------- resolve, pin */
@@ -761,15 +509,15 @@ static int store_find(struct store *s, const char *ref, struct ref_entry *found,
 {
     struct ref_entry *refs;
     size_t n, idx = 0;
-    int r = refs_load(s, &refs, &n, err);
+    int r = store_refs_load(s, &refs, &n, err);
     if (r == 0)
         r = ref_find(refs, n, ref, &idx, nnames, err);
     if (r == 0) {
         *found = refs[idx];
         found->name = strdup(refs[idx].name);
-        r = found->name ? image_load(s, found->hex, l, err) : -ENOMEM;
+        r = found->name ? store_image_load(s, found->hex, l, err) : -ENOMEM;
     }
-    refs_free(refs, n);
+    store_refs_free(refs, n);
     if (r < 0) {
         free(found->name);
         found->name = NULL;
@@ -803,7 +551,7 @@ int store_resolve(struct hutch_ctx *ctx, const char *ref, struct image_rootfs **
         *out = TAKE_PTR(img);
     }
     image_rootfs_free(img);
-    loaded_clear(&l);
+    store_loaded_clear(&l);
     free(found.name);
     store_close(&s);
     return r;
@@ -820,7 +568,8 @@ int store_pin(struct hutch_ctx *ctx, struct image_rootfs *img, const char *state
     _cleanup_json_ json_t *j =
         layers ? json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "ref", img->ref, "manifest",
                            img->digest, "config", img->config_digest, "layers", layers, "pid",
-                           (json_int_t)getpid(), "pid_start", (json_int_t)proc_start_time(getpid()))
+                           (json_int_t)getpid(), "pid_start",
+                           (json_int_t)store_proc_start_time(getpid()))
                : NULL;
     if (!j)
         return hutch_err(err, ENOMEM, NULL, state_dir, "out of memory");
@@ -846,7 +595,7 @@ static json_t *layers_json(struct store *s, const struct loaded *l, uint64_t *to
         const struct image_descriptor *d = &l->m->layers[i];
         char diff[DIGEST_STR_LEN];
         snprintf(diff, sizeof(diff), DIGEST_PREFIX "%s", l->c->diff_ids[i]);
-        _cleanup_json_ json_t *meta = layer_meta(s, l->c->diff_ids[i]);
+        _cleanup_json_ json_t *meta = store_layer_meta(s, l->c->diff_ids[i]);
         uint64_t unpacked = meta ? (uint64_t)json_integer_value(json_object_get(meta, "size")) : 0;
         *total += unpacked ? unpacked : d->size;
         json_t *o = json_pack(
@@ -889,7 +638,7 @@ static json_t *image_json(struct store *s, const struct ref_entry *ref, const st
     return o;
 }
 
-static int json_emit(json_t *j, char **out, struct hutch_error **err)
+int store_json_emit(json_t *j, char **out, struct hutch_error **err)
 {
     *out = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
@@ -906,27 +655,27 @@ HUTCH_API int hutch_image_list(struct hutch_ctx *ctx, char **json_out, struct hu
     if (r == -ENOENT) { /* an empty store lists nothing */
         hutch_err_clear(err);
         store_close(&s);
-        return json_emit(arr, json_out, err);
+        return store_json_emit(arr, json_out, err);
     }
     if (r == 0)
-        r = refs_load(&s, &refs, &n, err);
+        r = store_refs_load(&s, &refs, &n, err);
     for (size_t i = 0; r == 0 && i < n; i++) {
         struct loaded l;
-        r = image_load(&s, refs[i].hex, &l, err);
+        r = store_image_load(&s, refs[i].hex, &l, err);
         if (r == 0 && json_array_append_new(arr, image_json(&s, &refs[i], &l, false)) < 0)
             r = hutch_err(err, ENOMEM, NULL, "list", "out of memory");
         if (r == 0)
-            loaded_clear(&l);
+            store_loaded_clear(&l);
         else
             r = hutch_err(err, r, "list", refs[i].name, "cannot read this image");
     }
-    refs_free(refs, n);
+    store_refs_free(refs, n);
     store_close(&s);
     if (r < 0) {
         json_decref(arr);
         return r;
     }
-    return json_emit(arr, json_out, err);
+    return store_json_emit(arr, json_out, err);
 }
 
 HUTCH_API int hutch_image_inspect(struct hutch_ctx *ctx, const char *ref, char **json_out,
@@ -942,14 +691,14 @@ HUTCH_API int hutch_image_inspect(struct hutch_ctx *ctx, const char *ref, char *
     if (r == 0)
         r = store_find(&s, ref, &found, &nnames, &l, err);
     if (r == 0)
-        r = json_emit(image_json(&s, &found, &l, true), json_out, err);
-    loaded_clear(&l);
+        r = store_json_emit(image_json(&s, &found, &l, true), json_out, err);
+    store_loaded_clear(&l);
     free(found.name);
     store_close(&s);
     return r;
 }
 
-/* ---------------------------------------------------------------- remove, prune */
+/* ---------------------------------------------------------------- remove */
 
 /* rm removes the reference only; the blobs and layers it alone used go at the next prune
  * (which also knows which ones live sandboxes still use). */
@@ -962,7 +711,7 @@ HUTCH_API int hutch_image_remove(struct hutch_ctx *ctx, const char *ref, struct 
     if (r == -ENOENT)
         r = hutch_err(err, ENOENT, "remove", ref, "no such image");
     if (r == 0)
-        r = refs_load(&s, &refs, &n, err);
+        r = store_refs_load(&s, &refs, &n, err);
     if (r == 0)
         r = ref_find(refs, n, ref, &idx, &count, err);
     if (r == 0 && count > 1)
@@ -975,95 +724,7 @@ HUTCH_API int hutch_image_remove(struct hutch_ctx *ctx, const char *ref, struct 
         r = hutch_err(err, ENOMEM, NULL, ref, "out of memory");
     if (r == 0 && unlinkat(s.root_fd, path, 0) < 0)
         r = hutch_err_sys(err, "unlink", path);
-    refs_free(refs, n);
+    store_refs_free(refs, n);
     store_close(&s);
     return r;
-}
-
-/* Remove every entry of dir (under ROOT) whose hex name is not kept. */
-static int prune_dir(struct store *s, const char *dir, const char *suffix,
-                     const struct hexset *keep, json_t *removed, uint64_t *bytes)
-{
-    int dfd = openat(s->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_dir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (!d) {
-        if (dfd >= 0)
-            close(dfd);
-        return errno == ENOENT ? 0 : -errno;
-    }
-    for (struct dirent *de; (de = readdir(d));) {
-        char hex[DIGEST_HEX_LEN + 1] = "";
-        size_t len = strlen(de->d_name), slen = strlen(suffix);
-        if (de->d_name[0] == '.' || len < slen || strcmp(de->d_name + len - slen, suffix) != 0 ||
-            len - slen != DIGEST_HEX_LEN)
-            continue;
-        memcpy(hex, de->d_name, DIGEST_HEX_LEN);
-        if (!digest_hex_valid(hex) || hexset_has(keep, hex))
-            continue;
-        char digest[DIGEST_STR_LEN];
-        snprintf(digest, sizeof(digest), DIGEST_PREFIX "%s", hex);
-        if (strcmp(dir, LAYER_DIR) == 0 && !*suffix)
-            *bytes += remove_layer(s, hex);
-        else if (strcmp(dir, BLOB_DIR) == 0)
-            *bytes += remove_blob(s, hex);
-        else {
-            unlinkat(dfd, de->d_name, 0);
-            continue;
-        }
-        if (removed)
-            json_array_append_new(removed, json_string(digest));
-    }
-    return 0;
-}
-
-static int prune_tmp(struct store *s)
-{
-    int dfd = openat(s->root_fd, TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_dir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    int n = 0;
-    if (!d) {
-        if (dfd >= 0)
-            close(dfd);
-        return 0;
-    }
-    /* the exclusive lock means no import is using tmp/ now */
-    for (struct dirent *de; (de = readdir(d));)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-            rm_tree_at(dirfd(d), de->d_name) == 0)
-            n++;
-    return n;
-}
-
-HUTCH_API int hutch_image_prune(struct hutch_ctx *ctx, char **json_out, struct hutch_error **err)
-{
-    struct store s;
-    struct hexset kb = {0}, kl = {0};
-    uint64_t bytes = 0;
-    json_t *layers = json_array(), *blobs = json_array();
-    int r = store_open(ctx, false, LOCK_EX, &s, err);
-    if (r == -ENOENT) {
-        hutch_err_clear(err);
-        r = 0;
-    } else if (r == 0) {
-        r = collect_referenced(ctx, &s, &kb, &kl, err);
-    }
-    int ntmp = 0;
-    if (r == 0 && s.root_fd >= 0) {
-        prune_dir(&s, LAYER_DIR, "", &kl, layers, &bytes);
-        prune_dir(&s, LAYER_DIR, ".json", &kl, NULL, &bytes);
-        prune_dir(&s, LOCK_DIR, ".lock", &kl, NULL, &bytes);
-        prune_dir(&s, BLOB_DIR, "", &kb, blobs, &bytes);
-        ntmp = prune_tmp(&s);
-    }
-    store_close(&s);
-    free(kb.v);
-    free(kl.v);
-    if (r < 0) {
-        json_decref(layers);
-        json_decref(blobs);
-        return r;
-    }
-    json_t *o = json_pack("{s:o, s:o, s:i, s:I}", "layers", layers, "blobs", blobs, "tmp", ntmp,
-                          "bytes_freed", (json_int_t)bytes);
-    return json_out ? json_emit(o, json_out, err) : (json_decref(o), 0);
 }

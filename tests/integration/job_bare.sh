@@ -31,38 +31,8 @@ sb_id() {
     ev_get sandbox.create .id | tr -d '"'
 }
 
-# See run_bare.sh: the host path of a cgroup file from a /proc/PID/cgroup text.
-cg_file() { # CGROUP-TEXT CONTROLLER V1FILE V2FILE
-    local line path mnt
-    line=$(grep -E "^[0-9]+:([^:]*,)?$2(,[^:]*)?:" <<<"$1" | head -n 1 || true)
-    if [ -n "$line" ]; then
-        path=${line#*:*:}
-        mnt=$(t_cgroup_mounts | awk -v c="$2" '$2 == "cgroup" && index("," $3 ",", "," c ",") { print $1; exit }')
-        echo "$mnt${path%/}/$3"
-    else
-        path=$(sed -n 's/^0:://p' <<<"$1")
-        mnt=$(t_cgroup_mounts | awk '$2 == "cgroup2" { print $1; exit }')
-        echo "$mnt${path%/}/$4"
-    fi
-}
 
-proc_gone() { # PID: no live process (a zombie waiting for its reaper counts as gone)
-    local line rest
-    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
-    rest=${line##*) }
-    [ "${rest:0:1}" = Z ] || [ "${rest:0:1}" = X ]
-}
 
-# Nothing of any job is left: staging, cache records, half-made generations (job_lifecycle.sh).
-assert_no_job_leftovers() {
-    local left
-    left=$(find "$HUTCH_RUN" -mindepth 1 ! -path "$HUTCH_RUN/.jobs" 2>/dev/null
-        local c
-        for c in "$CACHES"/shared/*/; do
-            find "$c"jobs "$c"users "$c"tmp -mindepth 1 -maxdepth 1 2>/dev/null
-        done)
-    [ -z "$left" ] || fail "${1:-}: left behind: $left"
-}
 
 test_runs_in_the_checkout() {
     mkws ws <<'EOF'

@@ -26,16 +26,6 @@ EOF
     echo input >ws/in.txt
 }
 
-# Nothing of any job is left: staging, cache uppers, usage records, half-built generations.
-assert_no_job_leftovers() {
-    local left
-    left=$(find "$HUTCH_RUN" -mindepth 1 ! -path "$HUTCH_RUN/.jobs" 2>/dev/null
-        local c
-        for c in "$HUTCH_ROOT"/caches/shared/*/; do
-            find "$c"jobs "$c"users "$c"tmp -mindepth 1 -maxdepth 1 2>/dev/null
-        done)
-    [ -z "$left" ] || fail "${1:-}: left behind: $left"
-}
 
 wait_for() { # FILE TEXT PID: until FILE contains TEXT (or PID is gone); 1 on timeout
     local i

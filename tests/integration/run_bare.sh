@@ -16,30 +16,7 @@ hb() {
     hr_exec "$C_DIR/hb.$HR_N" run --bare --events "$ev" "$@"
 }
 
-# The host path of a cgroup file of a process, from its /proc/PID/cgroup text: a v1 controller's
-# hierarchy if it has one, else the v2 hierarchy. cg_file CGROUP-TEXT CONTROLLER V1FILE V2FILE
-cg_file() {
-    local line path mnt
-    line=$(grep -E "^[0-9]+:([^:]*,)?$2(,[^:]*)?:" <<<"$1" | head -n 1 || true)
-    if [ -n "$line" ]; then
-        path=${line#*:*:}
-        mnt=$(t_cgroup_mounts | awk -v c="$2" '$2 == "cgroup" && index("," $3 ",", "," c ",") { print $1; exit }')
-        echo "$mnt${path%/}/$3"
-    else
-        path=$(sed -n 's/^0:://p' <<<"$1")
-        mnt=$(t_cgroup_mounts | awk '$2 == "cgroup2" { print $1; exit }')
-        echo "$mnt${path%/}/$4"
-    fi
-}
-
-# A process is gone when /proc has no live process of that pid (a zombie waiting for its
-# reaper counts as gone). Bounded wait: proc_wait_gone PID [WHAT]
-proc_gone() {
-    local line rest
-    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
-    rest=${line##*) }
-    [ "${rest:0:1}" = Z ] || [ "${rest:0:1}" = X ]
-}
+# Bounded wait until proc_gone (lib.sh): proc_wait_gone PID [WHAT]
 proc_wait_gone() {
     local i
     for ((i = 0; i < 200; i++)); do
