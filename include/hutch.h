@@ -211,6 +211,9 @@ HUTCH_API int hutch_image_prune(struct hutch_ctx *ctx, char **json_out, struct h
 /* Live and dead sandboxes under the run directory, as a JSON array (id, pid, image, command,
  * created, state). */
 HUTCH_API int hutch_ps(struct hutch_ctx *ctx, char **json_out, struct hutch_error **err);
+/* A signal by name or number, as `kill` and an image's StopSignal take it: "TERM", "SIGTERM",
+ * "sigterm" or "15". Returns the number, or -EINVAL. */
+HUTCH_API int hutch_signal_from_name(const char *name);
 /* Signal a sandbox of this run directory by id. */
 HUTCH_API int hutch_kill(struct hutch_ctx *ctx, const char *id, int sig, struct hutch_error **err);
 /* Remove everything dead sandboxes left behind; safe while others run. *json_out lists what was

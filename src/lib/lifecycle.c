@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -96,6 +97,27 @@ HUTCH_API int hutch_ps(struct hutch_ctx *ctx, char **json_out, struct hutch_erro
     }
     *json_out = b.data;
     return 0;
+}
+
+HUTCH_API int hutch_signal_from_name(const char *name)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT},
+                 {"STOP", SIGSTOP}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR},  {"ALRM", SIGALRM}};
+    if (!name || !*name)
+        return -EINVAL;
+    uint64_t n;
+    if (parse_u64(name, &n) == 0)
+        return n > 0 && n < (uint64_t)NSIG ? (int)n : -EINVAL;
+    if (!strncasecmp(name, "SIG", 3))
+        name += 3;
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (!strcasecmp(name, names[i].name))
+            return names[i].sig;
+    return -EINVAL;
 }
 
 HUTCH_API int hutch_kill(struct hutch_ctx *ctx, const char *id, int sig, struct hutch_error **err)

@@ -270,27 +270,15 @@ static int check_not_chrooted(struct hutch_error **err)
 /* The image's StopSignal ("SIGINT", "INT", "2"); SIGTERM when absent. */
 static int resolve_stop_signal(const char *s, int *out, struct hutch_error **err)
 {
-    static const struct {
-        const char *name;
-        int sig;
-    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"PWR", SIGPWR},
-                 {"WINCH", SIGWINCH}};
     *out = SIGTERM;
     if (!s || !*s)
         return 0;
-    uint64_t n;
-    if (parse_u64(s, &n) == 0 && n > 0 && n < 65) {
-        *out = (int)n;
-        return 0;
-    }
-    const char *name = strncmp(s, "SIG", 3) == 0 ? s + 3 : s;
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-        if (!strcmp(name, names[i].name)) {
-            *out = names[i].sig;
-            return 0;
-        }
-    return hutch_err(err, EINVAL, "validate", "StopSignal", "unknown signal '%s' in the image", s);
+    int sig = hutch_signal_from_name(s);
+    if (sig < 0)
+        return hutch_err(err, EINVAL, "validate", "StopSignal", "unknown signal '%s' in the image",
+                         s);
+    *out = sig;
+    return 0;
 }
 
 /* The user (names from the layers' /etc/passwd and group), then the environment with its home. */

@@ -137,6 +137,27 @@ test_config_and_overrides() {
 test_case "the image config applies (Env, Cmd, WorkingDir, User); flags override" \
     test_config_and_overrides
 
+test_stop_signal() {
+    img_case
+    img_umoci_base L t
+    umoci config --image L:t --config.stopsignal SIGINT
+    hr_raw image import L:t --name stop:1
+    assert_status 0
+    # on timeout the image's StopSignal reaches the workload first (then SIGTERM to all)
+    hr_raw run --timeout 1 --kill-grace 5 stop:1 sh -c \
+        'trap "echo got-INT; exit 0" INT; trap "echo got-TERM; exit 0" TERM; while :; do sleep 0.05; done'
+    assert_status 124
+    assert_eq got-INT "$(head -n 1 <<<"$out")" "the first signal the workload saw"
+    umoci config --image L:t --config.stopsignal SIGNOPE
+    hr_raw image import L:t --name stop:2
+    assert_status 0
+    hr_raw run stop:2 true
+    assert_status 125
+    assert_one_error_line "StopSignal: unknown signal 'SIGNOPE'"
+}
+test_case "the image's StopSignal comes first on timeout; an unknown one is an error" \
+    test_stop_signal
+
 test_ls_inspect() {
     img_case
     img_umoci_base L t

@@ -3,6 +3,7 @@
  * errors that name the option. No privileges needed. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,6 +274,25 @@ static void test_bare_needs_a_command(void **state)
     assert_string_equal(err->subject, "command");
     hutch_error_free(err);
     set_bad(s, "bare", "maybe");
+}
+
+/* kill's and StopSignal's signal names: one table for the CLI and the library */
+static void test_signal_from_name(void **state)
+{
+    (void)state;
+    assert_int_equal(hutch_signal_from_name("TERM"), SIGTERM);
+    assert_int_equal(hutch_signal_from_name("SIGINT"), SIGINT);
+    assert_int_equal(hutch_signal_from_name("sigkill"), SIGKILL);
+    assert_int_equal(hutch_signal_from_name("usr1"), SIGUSR1);
+    assert_int_equal(hutch_signal_from_name("15"), 15);
+    assert_int_equal(hutch_signal_from_name("SIGPWR"), SIGPWR);
+    assert_int_equal(hutch_signal_from_name("0"), -EINVAL);
+    assert_int_equal(hutch_signal_from_name("65"), -EINVAL);
+    assert_int_equal(hutch_signal_from_name("SIGNOPE"), -EINVAL);
+    assert_int_equal(hutch_signal_from_name("SIG"), -EINVAL);
+    assert_int_equal(hutch_signal_from_name(""), -EINVAL);
+    assert_int_equal(hutch_signal_from_name(NULL), -EINVAL);
+    assert_int_equal(hutch_signal_from_name("-9"), -EINVAL);
 }
 
 /* ------------------------------------------------------------------ env, workdir, user */
@@ -954,6 +974,7 @@ int main(void)
         T(test_bare_refuses_container_options),
         T(test_bare_takes_limits_and_host_network),
         T(test_bare_needs_a_command),
+        T(test_signal_from_name),
         T(test_env),
         T(test_env_from_caller),
         T(test_env_bad),
