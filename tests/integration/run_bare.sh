@@ -85,6 +85,10 @@ test_credentials() {
     assert_line "$out" "CapEff: $mine" "the caller's capabilities"
     assert_line "$out" "NoNewPrivs: 0" "no no_new_privs"
     assert_line "$out" "Seccomp: 0" "no seccomp filter"
+    # nobody must reach the probe: the checkout may live under a 0700 home (/root)
+    chmod 711 "$T_DIR" "$C_DIR"
+    install -m 755 "$P" "$C_DIR/probe"
+    local P=$C_DIR/probe
     hb -u nobody -- "$P" ids
     assert_status 0
     assert_line "$out" "uid: 65534"

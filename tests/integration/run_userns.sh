@@ -223,7 +223,7 @@ mount_fds_detached() { # PID
     ids=" $(awk '{ printf "%s ", $1 }' "/proc/$pid/mountinfo") "
     for f in "/proc/$pid/fd/"*; do
         link=$(readlink "$f") || continue
-        [[ $link == /* ]] || continue
+        [[ $link == /* ]] && [ -d "$f" ] || continue # the layers are directories
         id=$(sed -n 's/^mnt_id:[[:space:]]*//p' "/proc/$pid/fdinfo/${f##*/}")
         [[ $ids == *" $id "* ]] || echo "fd ${f##*/} -> $link (mount $id)"
     done
