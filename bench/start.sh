@@ -12,6 +12,7 @@ start_cmdfile() {
     # 1. pid + mount namespaces, into the rootfs (unshare: chroot; the others: pivot_root)
     echo "unshare.mnt-pid $u -mp /bin/true"
     echo "bwrap.mnt-pid $bw --unshare-pid /bin/true"
+    echo "hutch.mnt-pid $H --uts host --ipc host --cgroupns host --network host --security-opt seccomp=unconfined --pids-limit 0 -- /bin/true"
     # 2. + uts, ipc, cgroup namespaces
     echo "unshare.ns-nonet $u -mpuiC /bin/true"
     echo "bwrap.ns-nonet $bw --unshare-pid --unshare-uts --unshare-ipc --unshare-cgroup /bin/true"
@@ -206,7 +207,7 @@ part_start() {
         "x columns: p50 divided by the p50 of fork+exec, unshare.ns, bwrap.ns, crun.default in the same run"
     start_verdict "$sum"
     bench_table "Primitive by primitive (each step adds to the one above)" "$o/start-matrix.tsv" \
-        "hutch always creates its cgroups (memory, pids, cgroup2 for stats and kill): its steps 1-3 include them; it has no switch for single namespaces, so step 1 has no hutch row (see the phases below)" \
+        "hutch always creates its cgroups (memory, pids, cgroup2 for stats and kill): its steps 1-3 include them; step 1 is hutch with --uts/--ipc/--cgroupns host and --network host" \
         "step 4: pids 1024 + memory 256m + cpu 1 (crun/runc: linux.resources; hutch: --memory 256m --cpus 1); step 6: --image (layers as overlay lowerdirs) vs --rootfs (the directory as the lowerdir)"
     bench_table "hutch, one switch away from its defaults" "$o/start-knobs.tsv"
     local pr=$BENCH_PHASE_RUNS

@@ -55,6 +55,10 @@ static const struct flag flags[] = {
     {"security-opt", 0, true, "security-opt"},
     {"privileged", 0, false, "privileged"},
     {"bare", 0, false, "bare"},
+    {"uts", 0, true, "uts"},
+    {"ipc", 0, true, "ipc"},
+    {"pid", 0, true, "pid"},
+    {"cgroupns", 0, true, "cgroupns"},
     {"userns", 0, true, "userns"},
     {"upper-size", 0, true, "upper-size"},
 };
@@ -76,6 +80,7 @@ const char args_run_usage[] =
     "  --network none|host|bridge[=NAME]|internal=NAME|sandbox=ID   --nat\n"
     "  --security-opt seccomp=PATH|default|strict|unconfined | no-new-privileges=false\n"
     "  --privileged            --userns host|auto|C:H:N   --upper-size BYTES   --no-init\n"
+    "  --uts|--ipc|--pid|--cgroupns host|private   stay in the caller's namespace of that kind\n"
     "  --bare                  a host process: only cgroup limits, timeout, output cap, events\n";
 
 static int usage_err(struct run_args *out, const char *arg, const char *what)

@@ -326,9 +326,13 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
     CHILD_STEP("pivot_root", rootfs_pivot(sb, rootfd, &ce));
     close(rootfd);
     close(nullfd);
-    CHILD_STEP("hostname", sethostname(sb->plan.hostname, strlen(sb->plan.hostname)) < 0
-                               ? -errno
-                               : 0);
+    if (!sb->spec->host_uts)
+        CHILD_STEP("hostname", sethostname(sb->plan.hostname, strlen(sb->plan.hostname)) < 0
+                                   ? -errno
+                                   : 0);
+    /* --pid host: init adopts what the workload orphans, as --bare's does */
+    if (!sb->plan.pidns)
+        CHILD_STEP("subreaper", prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0);
     child_launch(sb, sync_fd, exec_w, out_w, err_w, stdin_fd);
 }
 
@@ -368,5 +372,5 @@ __attribute__((noreturn)) static void child_launch(struct hutch_sandbox *sb, int
     ready.type = SYNC_READY;
     ready.a = (uint64_t)pid;
     sync_send(sync_fd, &ready, -1, pid); /* SCM_CREDENTIALS: the parent sees the host pid */
-    init_main(sync_fd, pid, sb->plan.bare);
+    init_main(sync_fd, pid, sb->plan.pidns);
 }

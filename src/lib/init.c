@@ -57,7 +57,7 @@ static void init_confine(void)
 #endif
 }
 
-__attribute__((noreturn)) void init_main(int sync_fd, pid_t workload, bool bare)
+__attribute__((noreturn)) void init_main(int sync_fd, pid_t workload, bool pidns)
 {
     /* hold no fd but the handshake: nothing of the host stays reachable through pid 1 */
     if (sync_fd > 0)
@@ -84,18 +84,18 @@ __attribute__((noreturn)) void init_main(int sync_fd, pid_t workload, bool bare)
                 memset(&m, 0, sizeof(m));
                 m.type = SYNC_EXIT;
                 m.a = (uint64_t)(unsigned)st;
-                /* --bare: stay, reaping, until the supervisor has killed the cgroup; leaving
-                 * first would hand what is left to the host's init (only if it heard us) */
-                if (sync_send(sync_fd, &m, -1, 0) < 0 || !bare)
+                /* no pid namespace: stay, reaping, until the supervisor has killed the cgroup;
+                 * leaving first would hand what is left to the host's init (if it heard us) */
+                if (sync_send(sync_fd, &m, -1, 0) < 0 || pidns)
                     _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
                 workload = -1;
             }
             continue;
         }
         if (sig == INIT_SIG_TERM_ALL) {
-            /* timeout: SIGTERM to every process of the sandbox but init; on the host (--bare)
+            /* timeout: SIGTERM to every process of the sandbox but init; without a pid namespace
              * -1 would be every process we may signal: the workload's group only */
-            if (!bare)
+            if (pidns)
                 kill(-1, SIGTERM);
             else if (workload > 0)
                 kill(-workload, SIGTERM);

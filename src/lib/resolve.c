@@ -352,6 +352,7 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
     r = r ?: resolve_stop_signal(sb->image ? sb->image->stop_signal : NULL, &p->stop_signal, err);
     if (r < 0)
         return r;
+    p->pidns = !s->host_pid;
     p->no_new_privs = s->no_new_privs;
     p->read_only = s->read_only;
     p->upper_size = s->upper_size;

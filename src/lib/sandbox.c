@@ -229,7 +229,9 @@ static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error
     }
     int one = 1;
     setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-    uint64_t ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+    const struct hutch_spec *s = sb->spec;
+    uint64_t ns = CLONE_NEWNS | (s->host_pid ? 0 : CLONE_NEWPID) | (s->host_uts ? 0 : CLONE_NEWUTS) |
+                  (s->host_ipc ? 0 : CLONE_NEWIPC) | (s->host_cgroupns ? 0 : CLONE_NEWCGROUP) |
                   net_clone_flags(sb->net) | (sb->plan.userns ? CLONE_NEWUSER : 0);
     uint64_t flags = (sb->plan.bare ? 0 : ns) | CLONE_PIDFD;
     struct sys_clone_args ca = {.flags = flags, .pidfd = (uint64_t)(uintptr_t)&sb->pidfd,

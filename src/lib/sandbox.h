@@ -28,6 +28,8 @@ struct sandbox_plan {
     int nlowers;
     bool bare;       /* --bare: a host process (no namespaces, mounts, filter, caps changes) */
     bool keep_creds; /* --bare without --user: the caller's own uid, gids and capabilities */
+    bool pidns;      /* a pid namespace of its own (not --bare, not --pid host): its end is
+                      * everyone's end; without one the cgroup is killed instead */
     char *stage_dir;  /* RUN/<id>/root: where the child mounts its private tmpfs */
     char *upper_dir;  /* on-disk upper (NULL: upper on the tmpfs) */
     uint64_t upper_size;
@@ -116,8 +118,8 @@ void sandbox_emit_error(struct hutch_sandbox *sb, const struct hutch_error *err)
 /* child.c: the child's story; never returns */
 __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd, int exec_w,
                                           int out_w, int err_w, int stdin_fd);
-/* init.c: pid 1 of the sandbox (--bare: a subreaper on the host); never returns */
-__attribute__((noreturn)) void init_main(int sync_fd, pid_t workload, bool bare);
+/* init.c: pid 1 of the sandbox (without a pid namespace: a subreaper); never returns */
+__attribute__((noreturn)) void init_main(int sync_fd, pid_t workload, bool pidns);
 
 /* supervisor.c */
 int supervisor_setup(struct hutch_sandbox *sb, struct hutch_error **err);

@@ -512,6 +512,14 @@ static int set_security_opt(struct hutch_spec *s, const char *v, struct hutch_er
                "seccomp=PATH|default|strict|unconfined or no-new-privileges=BOOL");
 }
 
+static int set_ns_host(const char *opt, const char *v, bool *host, struct hutch_error **err)
+{
+    if (strcmp(v, "host") && strcmp(v, "private") && *v)
+        return bad(err, opt, v, "host or private");
+    *host = !strcmp(v, "host");
+    return 0;
+}
+
 static int set_userns(struct hutch_spec *s, const char *v, struct hutch_error **err)
 {
     if (!strcmp(v, "host") || !*v) {
@@ -611,6 +619,14 @@ int spec_set(struct hutch_spec *s, const char *o, const char *v, struct hutch_er
         return set_bool_opt("--privileged", v, &s->privileged, err);
     if (IS("bare"))
         return set_bool_opt("--bare", v, &s->bare, err);
+    if (IS("uts"))
+        return set_ns_host("--uts", v, &s->host_uts, err);
+    if (IS("ipc"))
+        return set_ns_host("--ipc", v, &s->host_ipc, err);
+    if (IS("pid"))
+        return set_ns_host("--pid", v, &s->host_pid, err);
+    if (IS("cgroupns"))
+        return set_ns_host("--cgroupns", v, &s->host_cgroupns, err);
     if (IS("nat"))
         return set_bool_opt("--nat", v, &s->nat, err);
     if (IS("timeout"))
@@ -729,6 +745,14 @@ int spec_validate(const struct hutch_spec *s, struct hutch_error **err)
     int r = validate_bare(s, err);
     if (r < 0)
         return r;
+    if (s->host_uts && s->hostname)
+        return hutch_err(err, EINVAL, "validate", "--hostname",
+                         "the host's UTS namespace (--uts host) keeps the host's name");
+    /* proc, mqueue and cgroup2 are mounted for the sandbox: a user namespace may mount them only
+     * over namespaces it owns */
+    if (s->userns != SPEC_USERNS_HOST && (s->host_ipc || s->host_pid || s->host_cgroupns))
+        return hutch_err(err, EINVAL, "validate", "--userns",
+                         "--ipc, --pid and --cgroupns host need --userns host");
     for (int i = 0; i < s->nvolumes; i++)
         for (int j = i + 1; j < s->nvolumes; j++)
             if (!strcmp(s->volumes[i].dst, s->volumes[j].dst))

@@ -61,6 +61,8 @@ struct hutch_spec {
     /* a bare host process: no namespaces, no rootfs, no mounts, no seccomp or capability
      * changes; only the cgroup limits, supervision and the event stream (jobs' container: none) */
     bool bare;
+    /* --uts/--ipc/--pid/--cgroupns host: stay in the caller's namespace of that kind */
+    bool host_uts, host_ipc, host_pid, host_cgroupns;
 
     /* rootfs */
     char *rootfs; /* a directory */

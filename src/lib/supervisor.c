@@ -171,9 +171,9 @@ static void read_sync(struct hutch_sandbox *sb)
             if (m.type == SYNC_EXIT) {
                 sb->exit_known = true;
                 sb->wait_status = (int)m.a;
-                /* --bare: no pid namespace ends the rest with init; the cgroup does (init
-                 * waits for it: it must not leave orphans to the host's init) */
-                if (sb->plan.bare)
+                /* no pid namespace (--bare, --pid host) ends the rest with init: the cgroup
+                 * does (init waits for it: it must not leave orphans to the host's init) */
+                if (!sb->plan.pidns)
                     supervisor_kill_all(sb, SIGKILL);
             }
             continue;
@@ -197,7 +197,7 @@ static void on_timer(struct hutch_sandbox *sb)
         /* the image's StopSignal to the workload first (init forwards it), like docker stop */
         if (sb->plan.stop_signal && sb->plan.stop_signal != SIGTERM)
             sys_pidfd_send_signal(sb->pidfd, sb->plan.stop_signal);
-        if (sb->plan.bare)
+        if (!sb->plan.pidns)
             /* no pid namespace: every pid of the group but init (which would forward it) */
             cgroup_signal_all(sb->cg, SIGTERM, sb->spec->init ? sb->pid : 0);
         else if (sb->spec->init)
@@ -241,9 +241,9 @@ static int status_from_wait(int st)
 static void finish(struct hutch_sandbox *sb, const siginfo_t *si)
 {
     sb->t_end_mono = now_mono_ns();
-    /* init has exited, and with it every process of the pid namespace (--bare: of the cgroup):
+    /* init has exited, and with it every process of the pid namespace (without one: of the cgroup):
      * the pipes are at EOF, unless a process passed its end out; then take what is there */
-    if (sb->plan.bare)
+    if (!sb->plan.pidns)
         supervisor_kill_all(sb, SIGKILL);
     for (int s = 0; s < 2; s++) {
         int *fdp = s ? &sb->err_fd : &sb->out_fd;

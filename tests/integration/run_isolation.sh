@@ -23,6 +23,58 @@ test_namespaces() {
 }
 test_case "new mount, pid, uts, ipc, net and cgroup namespaces" test_namespaces
 
+ns_of() { # NS: its inode in the last run's `probe ns` output
+    awk -v n="$1" '$1 == n { print $2 }' <<<"$out"
+}
+
+test_namespace_switches() {
+    local sw ns other
+    for sw in uts ipc pid cgroupns; do
+        ns=${sw%ns}
+        hr --"$sw" host -- probe ns
+        assert_status 0
+        assert_eq "$(host_ns "$ns")" "$(ns_of "$ns")" "--$sw host: the $ns namespace is the host's"
+        # and only that one: the others stay the sandbox's own
+        for other in mnt uts ipc pid cgroup net; do
+            [ "$other" = "$ns" ] || assert_ne "$(host_ns "$other")" "$(ns_of "$other")" \
+                "--$sw host: the $other namespace"
+        done
+        hr --"$sw" private -- probe ns
+        assert_ne "$(host_ns "$ns")" "$(ns_of "$ns")" "--$sw private"
+    done
+    hr --uts host -- hostname
+    assert_eq "$(hostname)" "$out" "--uts host: the host's name"
+    hr --uts host -h box -- true
+    assert_status 125
+    assert_one_error_line "--hostname"
+    hr --pid maybe -- true
+    assert_status 125
+    assert_one_error_line "--pid"
+    hr --pid host --userns auto -- true
+    assert_status 125
+    assert_one_error_line "--userns"
+}
+test_case "--uts/--ipc/--pid/--cgroupns host: that namespace only is the host's" \
+    test_namespace_switches
+
+test_pid_host_leaves_nothing() {
+    # no pid namespace ends the orphans with init: the cgroup does, at the end and on timeout
+    hr --pid host -- sh -c 'sleep 1000 & echo "bg=$!"'
+    assert_status 0
+    local bg
+    bg=$(sed -n 's/^bg=//p' <<<"$out")
+    assert_match "$bg" '^[0-9]+$' "the background pid (a host pid)"
+    proc_gone "$bg" || fail "--pid host: the background sleep $bg outlived the run"
+    hr --pid host --timeout 1 --kill-grace 1 -- sh -c \
+        '(trap "" TERM; exec sleep 1000) & echo "bg=$!"; wait'
+    assert_status 124
+    bg=$(sed -n 's/^bg=//p' <<<"$out")
+    proc_gone "$bg" || fail "--pid host --timeout: the TERM-proof sleep $bg outlived the run"
+    assert_event process.end .timed_out true
+}
+test_case "--pid host: what the workload leaves is killed through the cgroup" \
+    test_pid_host_leaves_nothing
+
 test_namespaces_differ_between_runs() {
     # both sandboxes alive at once (an inode number may be reused once a namespace is gone)
     mkfifo "$C_DIR/hold"
