@@ -197,7 +197,7 @@ __attribute__((noreturn)) static void launch(struct hutch_sandbox *sb, int exec_
     if (chdir(wd) < 0)
         launch_fail(exec_w, errno, HUTCH_EXIT_INTERNAL, "working directory %s: %s", wd,
                     strerror(errno));
-    if (p->bare)
+    if (sb->spec->bare)
         launch_bare(sb, exec_w);
     /* a cwd outside the new root (a leaked host directory fd, CVE-2024-21626) has no path */
     char cwd[PATH_MAX];
@@ -303,7 +303,7 @@ __attribute__((noreturn)) void child_main(struct hutch_sandbox *sb, int sync_fd,
      * cgroup.h); the unified group already holds us (CLONE_INTO_CGROUP) or the parent did it */
     CHILD_STEP("cgroup.join", cgroup_child_attach(sb->cg));
     /* the network namespace first: sysfs shows the one current when it is mounted */
-    if (sb->plan.bare) {
+    if (sb->spec->bare) {
         /* a host process: no mounts, no root change; init adopts what the workload orphans */
         CHILD_STEP("subreaper", prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0);
         child_launch(sb, sync_fd, exec_w, out_w, err_w, stdin_fd);

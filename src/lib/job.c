@@ -41,24 +41,13 @@
 #define DEFAULT_IMAGE "hutch/default:latest"
 #define OUTPUT_MAX    (1u << 20)
 
-/* A test hook: HUTCH_TEST_PAUSE_AT=PHASE stops the process after that phase, so a test can
- * SIGKILL hutch there and check that `hutch gc` leaves nothing behind. */
-static void job_test_pause(const char *phase)
-{
-    const char *at = getenv("HUTCH_TEST_PAUSE_AT");
-    if (at && !strcmp(at, phase)) {
-        fprintf(stderr, "paused at %s\n", phase);
-        raise(SIGSTOP);
-    }
-}
-
 #define JOB_PHASE(j, name, expr)                                                                   \
     ({                                                                                             \
         uint64_t t0_ = now_mono_ns();                                                              \
         int r_ = (expr);                                                                           \
         if (r_ >= 0) {                                                                             \
             job_emit_phase(j, name, now_mono_ns() - t0_);                                          \
-            job_test_pause(name);                                                                  \
+            test_pause_at(name);                                                                   \
         }                                                                                          \
         r_;                                                                                        \
     })

@@ -166,7 +166,7 @@ static int resolve_env(struct hutch_sandbox *sb, const char *home)
         r = env_set(&p->env, *e, false);
     char tmp[PATH_MAX + 16];
     /* a host process finds the host's tools where the caller does */
-    const char *host_path = p->bare ? getenv("PATH") : NULL;
+    const char *host_path = sb->spec->bare ? getenv("PATH") : NULL;
     if (host_path && *host_path && strlen(host_path) < PATH_MAX) {
         snprintf(tmp, sizeof(tmp), "PATH=%s", host_path);
         r = r ?: env_set(&p->env, tmp, true);
@@ -186,7 +186,7 @@ static int resolve_env(struct hutch_sandbox *sb, const char *home)
 static int precheck_command(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     struct sandbox_plan *p = &sb->plan;
-    if (p->nlowers != 1 && !p->bare)
+    if (p->nlowers != 1 && !sb->spec->bare)
         return 0;
     const char *cmd = p->argv[0];
     const char *path = DEFAULT_PATH;
@@ -194,7 +194,7 @@ static int precheck_command(struct hutch_sandbox *sb, struct hutch_error **err)
         if (!strncmp(*e, "PATH=", 5))
             path = *e + 5;
     _cleanup_close_ int root =
-        open(p->bare ? "/" : p->lowers[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+        open(sb->spec->bare ? "/" : p->lowers[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         return 0;
     bool found_nonexec = false;
@@ -328,7 +328,6 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
     struct sandbox_plan *p = &sb->plan;
     int r = spec_validate(s, err);
     if (!r && s->bare) {
-        p->bare = true;
         r = resolve_command(sb, err);
         r = r ?: resolve_bare(sb, err);
         return r == -ENOMEM && err && !*err ? hutch_err(err, ENOMEM, NULL, "spec", "no memory") : r;
@@ -365,7 +364,7 @@ int resolve_spec(struct hutch_sandbox *sb, struct hutch_error **err)
 int resolve_seccomp(struct hutch_sandbox *sb, struct hutch_error **err)
 {
     const struct hutch_spec *s = sb->spec;
-    if (sb->plan.bare)
+    if (sb->spec->bare)
         return 0; /* no filter: only the cgroup limits confine a bare process */
     const char *profile = s->privileged && !s->seccomp ? "unconfined" : s->seccomp;
     return seccomp_prepare(sb->ctx, profile, sb->plan.caps, &sb->plan.seccomp, err);

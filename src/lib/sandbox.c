@@ -33,24 +33,13 @@
 #include "sync.h"
 #include "sys.h"
 
-/* A test hook: HUTCH_TEST_PAUSE_AT=PHASE stops hutch after that phase (tests SIGKILL it there
- * and check that `hutch gc` leaves nothing behind). */
-static void phase_test_pause(const char *name)
-{
-    const char *at = getenv("HUTCH_TEST_PAUSE_AT");
-    if (at && !strcmp(at, name)) {
-        fprintf(stderr, "paused at %s\n", name);
-        raise(SIGSTOP);
-    }
-}
-
 #define PHASE(sb, name, expr)                                                                     \
     ({                                                                                            \
         uint64_t t0_ = now_mono_ns();                                                             \
         int r_ = (expr);                                                                          \
         if (r_ >= 0) {                                                                            \
             sandbox_emit_phase(sb, name, now_mono_ns() - t0_);                                    \
-            phase_test_pause(name);                                                               \
+            test_pause_at(name);                                                                  \
         }                                                                                         \
         r_;                                                                                       \
     })
@@ -101,13 +90,13 @@ static void emit_create(struct hutch_sandbox *sb)
     struct buf *b = &sb->evbuf;
     int r = event_strv(b, "command", sb->plan.argv);
     r = r ?: (sb->image       ? event_str(b, "image", sb->image->ref)
-              : sb->plan.bare ? event_str(b, "rootfs", "/")
+              : sb->spec->bare ? event_str(b, "rootfs", "/")
                               : event_str(b, "rootfs", sb->plan.lowers[0]));
-    r = r ?: (sb->plan.bare ? event_bool(b, "bare", true) : 0);
+    r = r ?: (sb->spec->bare ? event_bool(b, "bare", true) : 0);
     r = r ?: event_str(b, "hostname", sb->plan.hostname);
     r = r ?: event_i64(b, "uid", sb->plan.uid);
     r = r ?: event_i64(b, "gid", sb->plan.gid);
-    r = r ?: event_str(b, "network", nets[sb->plan.bare ? SPEC_NET_HOST : s->net]);
+    r = r ?: event_str(b, "network", nets[sb->spec->bare ? SPEC_NET_HOST : s->net]);
     r = r ?: event_bool(b, "read_only", s->read_only);
     r = r ?: event_str(b, "seccomp", s->privileged || s->bare ? "unconfined"
                                      : (s->seccomp ? s->seccomp : "default"));
@@ -162,7 +151,7 @@ static int step_state(struct hutch_sandbox *sb, struct hutch_error **err)
                    (unsigned long long)now_real_ns());
     r = r ?: event_strv(&b, "command", sb->plan.argv);
     r = r ?: (sb->image ? event_str(&b, "image", sb->image->ref)
-                        : event_str(&b, "rootfs", sb->plan.bare ? "/" : sb->plan.lowers[0]));
+                        : event_str(&b, "rootfs", sb->spec->bare ? "/" : sb->plan.lowers[0]));
     r = r ?: buf_puts(&b, "}\n");
     if (!r)
         r = state_write(sb->state_dir, "info.json", b.data);
@@ -233,7 +222,7 @@ static int step_clone(struct hutch_sandbox *sb, int stdin_fd, struct hutch_error
     uint64_t ns = CLONE_NEWNS | (s->host_pid ? 0 : CLONE_NEWPID) | (s->host_uts ? 0 : CLONE_NEWUTS) |
                   (s->host_ipc ? 0 : CLONE_NEWIPC) | (s->host_cgroupns ? 0 : CLONE_NEWCGROUP) |
                   net_clone_flags(sb->net) | (sb->plan.userns ? CLONE_NEWUSER : 0);
-    uint64_t flags = (sb->plan.bare ? 0 : ns) | CLONE_PIDFD;
+    uint64_t flags = (sb->spec->bare ? 0 : ns) | CLONE_PIDFD;
     struct sys_clone_args ca = {.flags = flags, .pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
                                 .exit_signal = 0};
     int cgfd = sb->cg ? cgroup_clone_fd(sb->cg) : -1;
@@ -336,7 +325,7 @@ static int step_attach(struct hutch_sandbox *sb, struct hutch_error **err)
     r = r ?: (sb->net ? PHASE(sb, "net.attach", net_attach(sb->net, sb->pid, err)) : 0);
     if (r < 0)
         return r;
-    if (sb->spec->keep_mntns && !sb->plan.bare) {
+    if (sb->spec->keep_mntns && !sb->spec->bare) {
         /* an nsfs fd keeps the namespace and its mounts after every process is gone; taken
          * while the child waits for GO, so a workload that ends at once can not take it along */
         char p[64];
@@ -485,7 +474,7 @@ HUTCH_API int hutch_sandbox_start(struct hutch_ctx *ctx, const struct hutch_spec
     r = r ?: PHASE(sb, "state", step_state(sb, err));
     r = r ?: (sb->plan.userns ? PHASE(sb, "userns", step_userns(sb, err)) : 0);
     r = r ?: PHASE(sb, "cgroup", step_cgroup(sb, err));
-    r = r ?: (sb->plan.bare ? 0 : PHASE(sb, "net.prepare", step_net(sb, err)));
+    r = r ?: (sb->spec->bare ? 0 : PHASE(sb, "net.prepare", step_net(sb, err)));
     r = r ?: PHASE(sb, "clone", step_clone(sb, o.stdin_fd, err));
     r = r ?: step_attach(sb, err);
     r = r ?: PHASE(sb, "child", step_wait_child(sb, err));

@@ -26,7 +26,6 @@ struct image_rootfs;
 struct sandbox_plan {
     char **lowers; /* rootfs layers, top-most first (a --rootfs dir is the only one) */
     int nlowers;
-    bool bare;       /* --bare: a host process (no namespaces, mounts, filter, caps changes) */
     bool keep_creds; /* --bare without --user: the caller's own uid, gids and capabilities */
     bool pidns;      /* a pid namespace of its own (not --bare, not --pid host): its end is
                       * everyone's end; without one the cgroup is killed instead */

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -395,4 +397,13 @@ int rm_tree_at(int dirfd, const char *name)
     if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
         return -errno;
     return 0;
+}
+
+void test_pause_at(const char *phase)
+{
+    const char *at = getenv("HUTCH_TEST_PAUSE_AT");
+    if (at && !strcmp(at, phase)) {
+        fprintf(stderr, "paused at %s\n", phase);
+        raise(SIGSTOP);
+    }
 }

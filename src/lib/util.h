@@ -95,6 +95,10 @@ int random_hex(char *out, size_t nbytes);
 
 /* mkdir -p relative to AT_FDCWD with mode; existing directories are fine */
 int mkdir_p(const char *path, mode_t mode);
+/* A test hook: with HUTCH_TEST_PAUSE_AT=PHASE the process stops itself (SIGSTOP) after that
+ * phase, saying "paused at PHASE" on stderr, so a test can SIGKILL it there and check that
+ * `hutch gc` leaves nothing behind. */
+void test_pause_at(const char *phase);
 /* Remove a directory tree without following symlinks and without crossing into another
  * filesystem (st_dev of the top). A mount point below is left in place and reported as
  * -EBUSY. Missing path is success. */
