@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -27,75 +25,6 @@ static const char usage_text[] =
     "  --job-id ID           HUTCH_JOB_ID in the sandbox (default: the sandbox id)\n"
     "RUN-OPTIONS are those of `hutch run` (--events, --id, -m, --cpus, -e, -v, --network, ...):\n"
     "they override the job file.\n";
-
-/* ---------------------------------------------------------------- events to a file or stdout */
-
-struct sink {
-    int fd;
-    struct {
-        char *data;
-        size_t len, cap;
-    } b;
-};
-
-static void sink_flush(struct sink *s)
-{
-    size_t off = 0;
-    while (s->fd >= 0 && off < s->b.len) {
-        ssize_t n = write(s->fd, s->b.data + off, s->b.len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            s->fd = -1; /* a closed consumer: stop writing, keep running */
-            break;
-        }
-        off += (size_t)n;
-    }
-    s->b.len = 0;
-}
-
-static void on_event(const struct hutch_event *ev, void *ud)
-{
-    struct sink *s = ud;
-    size_t n;
-    const char *json = hutch_event_json(ev, &n);
-    if (s->b.len + n + 1 > s->b.cap) {
-        sink_flush(s);
-        if (n + 1 > s->b.cap) {
-            char *nb = realloc(s->b.data, n + 1);
-            if (!nb)
-                return;
-            s->b.data = nb;
-            s->b.cap = n + 1;
-        }
-    }
-    memcpy(s->b.data + s->b.len, json, n);
-    s->b.data[s->b.len + n] = '\n';
-    s->b.len += n + 1;
-    if (hutch_event_type(ev) != HUTCH_EVENT_OUTPUT)
-        sink_flush(s);
-}
-
-static int open_sink(const char *where, struct sink *s)
-{
-    s->b.cap = 256 * 1024;
-    if (!(s->b.data = malloc(s->b.cap)))
-        return cli_usage_error("out of memory");
-    if (!strcmp(where, "-")) {
-        s->fd = STDOUT_FILENO;
-    } else if (!strncmp(where, "fd:", 3)) {
-        char *end;
-        long n = strtol(where + 3, &end, 10);
-        if (!where[3] || *end || n < 0 || n > 1 << 20 || fcntl((int)n, F_GETFD) < 0)
-            return cli_usage_error("--events: '%s' is not an open file descriptor", where);
-        s->fd = (int)n;
-    } else {
-        s->fd = open(where, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-        if (s->fd < 0)
-            return cli_usage_error("--events: cannot open %s: %s", where, strerror(errno));
-    }
-    return 0;
-}
 
 /* ---------------------------------------------------------------- arguments */
 
@@ -156,64 +85,23 @@ static int take_own_flags(int argc, char **argv, struct job_args *ja, char **res
     return 0;
 }
 
-/* ---------------------------------------------------------------- supervision */
-
-static int supervise(struct hutch_job *job, int sfd, struct sink *sink)
-{
-    struct hutch_sandbox *sb = hutch_job_sandbox(job);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event e1 = {.events = EPOLLIN, .data.u32 = 1};
-    struct epoll_event e2 = {.events = EPOLLIN, .data.u32 = 2};
-    epoll_ctl(ep, EPOLL_CTL_ADD, hutch_sandbox_fd(sb), &e1);
-    if (sfd >= 0)
-        epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &e2);
-    int terms = 0, r = 0;
-    for (;;) {
-        struct epoll_event evs[2];
-        int n = epoll_wait(ep, evs, 2, -1);
-        if (n < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < n; i++) {
-            struct signalfd_siginfo si;
-            while (evs[i].data.u32 == 2 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                int sig = (int)si.ssi_signo;
-                /* forwarded; the third interrupt kills the sandbox */
-                if ((sig == SIGINT || sig == SIGTERM) && ++terms >= 3)
-                    sig = SIGKILL;
-                hutch_sandbox_kill(sb, sig);
-            }
-        }
-        struct hutch_error *err = NULL;
-        r = hutch_sandbox_dispatch(sb, &err);
-        sink_flush(sink);
-        if (r < 0) {
-            cli_fail(err);
-            hutch_sandbox_kill(sb, SIGKILL);
-        }
-        if (r != 0)
-            break;
-    }
-    close(ep);
-    return r < 0 ? r : 0;
-}
-
 static int run_job(struct hutch_ctx *ctx, const char *file, const struct hutch_job_opts *o, int sfd,
-                   struct sink *sink)
+                   struct cli_sink *sink)
 {
     struct hutch_error *err = NULL;
     struct hutch_job *job = NULL;
     int status;
     if (hutch_job_new(ctx, file, o, &job, &err) < 0 || hutch_job_start(job, &err) < 0) {
-        sink_flush(sink);
+        cli_sink_flush(sink);
         status = cli_fail(err);
     } else {
-        supervise(job, sfd, sink);
+        cli_supervise(hutch_job_sandbox(job), sfd, sink, NULL);
         status = hutch_job_finish(job, &err); /* waits if supervision broke off */
         if (status < 0)
             status = cli_fail(err);
     }
     hutch_job_free(job);
-    sink_flush(sink);
+    cli_sink_flush(sink);
     return status;
 }
 
@@ -228,7 +116,7 @@ int cmd_job(int argc, char **argv)
     struct run_args a;
     struct hutch_error *err = NULL;
     struct hutch_ctx *ctx = NULL;
-    struct sink sink = {.fd = -1};
+    struct cli_sink sink = CLI_SINK_INIT;
     char **rest = calloc((size_t)argc + 1, sizeof(char *));
     int nrest = 0, status;
     if (!rest || hutch_spec_new(&ja.scratch) < 0)
@@ -247,19 +135,12 @@ int cmd_job(int argc, char **argv)
         status = HUTCH_EXIT_INTERNAL;
         goto out;
     }
-    if (a.events && (status = open_sink(a.events, &sink)) != 0)
+    if (a.events && (status = cli_sink_open(a.events, &sink)) != 0)
         goto out;
     bool events_on_stdout = a.events && !strcmp(a.events, "-");
 
-    /* signals are read from a signalfd in the loop; SIGPIPE must not kill us mid-teardown */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < ARRAY_LEN(fwd); i++)
-        sigaddset(&sigs, fwd[i]);
-    sigprocmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    /* signals are read from a signalfd in the loop */
+    int sfd = cli_signals_take(false);
 
     struct hutch_job_opts o = {
         .sz = sizeof(o),
@@ -269,7 +150,7 @@ int cmd_job(int argc, char **argv)
         .overrides = ja.overrides,
         .id = a.id,
         .job_id = ja.job_id,
-        .on_event = a.events ? on_event : NULL,
+        .on_event = a.events ? cli_sink_event : NULL,
         .userdata = &sink,
         .stdout_fd = events_on_stdout ? -1 : STDOUT_FILENO,
         .stderr_fd = events_on_stdout ? -1 : STDERR_FILENO,
@@ -284,9 +165,7 @@ out:
         free(ja.overrides[i]);
     free(ja.overrides);
     free(rest);
-    free(sink.b.data);
-    if (sink.fd > 2)
-        close(sink.fd);
+    cli_sink_close(&sink);
     hutch_spec_free(ja.scratch);
     hutch_ctx_free(ctx);
     return status;

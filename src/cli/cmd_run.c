@@ -6,85 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "cli.h"
-
-/* Events are buffered and written in large pieces: output at high rates costs little. */
-struct sink {
-    int fd;
-    char *buf;
-    size_t len, cap;
-    bool broken;
-};
-
-static void sink_flush(struct sink *s)
-{
-    size_t off = 0;
-    while (off < s->len && !s->broken) {
-        ssize_t n = write(s->fd, s->buf + off, s->len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            s->broken = true;
-            break;
-        }
-        off += (size_t)n;
-    }
-    s->len = 0;
-}
-
-static void on_event(const struct hutch_event *ev, void *ud)
-{
-    struct sink *s = ud;
-    size_t n;
-    const char *json = hutch_event_json(ev, &n);
-    if (s->len + n + 1 > s->cap) {
-        sink_flush(s);
-        if (n + 1 > s->cap) {
-            char *nb = realloc(s->buf, n + 1);
-            if (!nb)
-                return;
-            s->buf = nb;
-            s->cap = n + 1;
-        }
-    }
-    memcpy(s->buf + s->len, json, n);
-    s->buf[s->len + n] = '\n';
-    s->len += n + 1;
-    /* lifecycle events go out at once; output events are batched */
-    if (hutch_event_type(ev) != HUTCH_EVENT_OUTPUT)
-        sink_flush(s);
-}
-
-static int open_sink(const char *spec, struct sink *s)
-{
-    s->cap = 256 * 1024;
-    s->buf = malloc(s->cap);
-    if (!s->buf)
-        return cli_usage_error("out of memory");
-    if (!strcmp(spec, "-")) {
-        s->fd = STDOUT_FILENO;
-        return 0;
-    }
-    if (!strncmp(spec, "fd:", 3)) {
-        char *end;
-        long n = strtol(spec + 3, &end, 10);
-        if (!spec[3] || *end || n < 0 || n > 1 << 20 || fcntl((int)n, F_GETFD) < 0)
-            return cli_usage_error("--events: '%s' is not an open file descriptor", spec);
-        s->fd = (int)n;
-        return 0;
-    }
-    s->fd = open(spec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-    if (s->fd < 0)
-        return cli_usage_error("--events: cannot open %s: %s", spec, strerror(errno));
-    return 0;
-}
 
 static struct termios saved_tio;
 static bool tio_saved;
@@ -132,64 +59,6 @@ static void pick_image(struct hutch_ctx *ctx, struct hutch_spec *spec, struct ru
     hutch_error_free(err);
 }
 
-static int supervise(struct hutch_sandbox *sb, struct sink *sink, bool tty)
-{
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-    for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
-        sigaddset(&sigs, fwd[i]);
-    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event e1 = {.events = EPOLLIN, .data.u32 = 1}, e2 = {.events = EPOLLIN,
-                                                                        .data.u32 = 2};
-    epoll_ctl(ep, EPOLL_CTL_ADD, hutch_sandbox_fd(sb), &e1);
-    if (sfd >= 0)
-        epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &e2);
-    int terms = 0, status = HUTCH_EXIT_INTERNAL;
-    for (;;) {
-        struct epoll_event evs[2];
-        int n = epoll_wait(ep, evs, 2, -1);
-        if (n < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < n; i++) {
-            if (evs[i].data.u32 != 2)
-                continue;
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                int sig = (int)si.ssi_signo;
-                if (sig == SIGWINCH) {
-                    if (tty)
-                        tty_resize(sb);
-                    continue;
-                }
-                /* forwarded to the workload; the third interrupt kills the sandbox */
-                if ((sig == SIGINT || sig == SIGTERM) && ++terms >= 3)
-                    sig = SIGKILL;
-                hutch_sandbox_kill(sb, sig);
-            }
-        }
-        struct hutch_error *err = NULL;
-        int r = hutch_sandbox_dispatch(sb, &err);
-        if (sink)
-            sink_flush(sink);
-        if (r < 0) {
-            status = cli_fail(err);
-            hutch_sandbox_kill(sb, SIGKILL);
-            hutch_sandbox_wait(sb, NULL);
-            break;
-        }
-        if (r == 1) {
-            status = hutch_sandbox_exit_status(sb);
-            break;
-        }
-    }
-    close(ep);
-    if (sfd >= 0)
-        close(sfd);
-    return status;
-}
-
 int cmd_run(int argc, char **argv)
 {
     for (int i = 1; i < argc && argv[i][0] == '-'; i++)
@@ -206,7 +75,8 @@ int cmd_run(int argc, char **argv)
     struct run_args a;
     int status;
     struct hutch_ctx *ctx = NULL;
-    struct sink sink = {.fd = -1};
+    struct cli_sink sink = CLI_SINK_INIT;
+    int sfd = -1;
     struct hutch_sandbox *sb = NULL;
     if (args_parse_run(argc, argv, spec, &a, &err) < 0) {
         status = err ? cli_fail(err) : cli_usage_error("%s", a.error);
@@ -222,7 +92,7 @@ int cmd_run(int argc, char **argv)
         status = cli_fail(err);
         goto out;
     }
-    if (a.events && (status = open_sink(a.events, &sink)) != 0)
+    if (a.events && (status = cli_sink_open(a.events, &sink)) != 0)
         goto out;
     bool events_on_stdout = a.events && !strcmp(a.events, "-");
     bool tty = false;
@@ -232,18 +102,12 @@ int cmd_run(int argc, char **argv)
              strlen(argv[i]) <= 4))
             tty = true;
 
-    /* signals are taken through a signalfd in the loop; SIGPIPE must not kill us mid-teardown */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-    for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
-        sigaddset(&sigs, fwd[i]);
-    sigprocmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* signals are read from a signalfd in the loop (the window size only for a terminal) */
+    sfd = cli_signals_take(tty);
 
     struct hutch_start_opts o = {
         .sz = sizeof(o),
-        .on_event = a.events ? on_event : NULL,
+        .on_event = a.events ? cli_sink_event : NULL,
         .userdata = &sink,
         .stdin_fd = STDIN_FILENO,
         .stdout_fd = events_on_stdout ? -1 : STDOUT_FILENO,
@@ -252,8 +116,7 @@ int cmd_run(int argc, char **argv)
         .id = a.id,
     };
     if (hutch_sandbox_start(ctx, spec, &o, &sb, &err) < 0) {
-        if (a.events)
-            sink_flush(&sink);
+        cli_sink_flush(&sink);
         status = cli_fail(err);
         goto out;
     }
@@ -261,16 +124,17 @@ int cmd_run(int argc, char **argv)
         tty_resize(sb);
         tty_raw();
     }
-    status = supervise(sb, a.events ? &sink : NULL, tty);
+    status = cli_supervise(sb, sfd, &sink, tty ? tty_resize : NULL);
+    if (status)
+        hutch_sandbox_wait(sb, NULL);
+    else
+        status = hutch_sandbox_exit_status(sb);
     tty_restore();
 out:
     hutch_sandbox_destroy(sb);
-    if (sink.buf) {
-        sink_flush(&sink);
-        free(sink.buf);
-    }
-    if (sink.fd > 2)
-        close(sink.fd);
+    cli_sink_close(&sink);
+    if (sfd >= 0)
+        close(sfd);
     hutch_spec_free(spec);
     hutch_ctx_free(ctx);
     return status;
