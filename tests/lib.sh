@@ -561,3 +561,47 @@ assert_no_job_leftovers() {
         done)
     [ -z "$left" ] || fail "${1:-}: left behind: $left"
 }
+
+# hutch run in the background: files BASE.out/.err/.jsonl; hr_bg_wait sets status/out/err/ev.
+hr_bg() { # BASE ARGS...
+    local base=$1
+    shift
+    (
+        hr_exec "$base" run --rootfs "${HR_ROOTFS:-$ROOTFS}" --events "$base.jsonl" "$@"
+        echo "$status" >"$base.status"
+    ) &
+    BG_PID=$!
+}
+hr_bg_wait() { # BASE
+    wait "$BG_PID" || true
+    [ -f "$1.status" ] || fail "background hutch run did not finish: $(cat "$1.err" 2>/dev/null)"
+    status=$(<"$1.status")
+    outf=$1.out errf=$1.err ev=$1.jsonl
+    out=$(tr -d '\0' <"$outf")
+    err=$(<"$errf")
+}
+
+hr_attacks() { # [HUTCH-OPTIONS...] -- ATTEMPT...: `attack ATTEMPT` for each, in one sandbox
+    local opts=() script="" a
+    while [ "$1" != "--" ]; do
+        opts+=("$1")
+        shift
+    done
+    shift
+    for a in "$@"; do script+="echo '== $a'; attack $a; "; done
+    hr "${opts[@]}" -- sh -c "$script"
+    [ "$status" = 0 ] || [ "$status" = 1 ] || fail "the sandbox failed (status $status)"
+}
+# The same without the "== ATTEMPT" lines (scripts that read the attempts' output in order).
+hr_attacks_unmarked() { # [HUTCH-OPTIONS...] -- ATTEMPT...
+    local opts=() script="" a
+    while [ "$1" != "--" ]; do
+        opts+=("$1")
+        shift
+    done
+    shift
+    for a in "$@"; do script+="attack $a; "; done
+    hr "${opts[@]}" -- sh -c "$script"
+    # 0: the last attempt succeeded, 1: it was refused; anything else is hutch's or sh's failure
+    [ "$status" = 0 ] || [ "$status" = 1 ] || fail "the sandbox failed (status $status)"
+}

@@ -10,24 +10,6 @@ t_begin
 
 NS=1000000000
 
-# hutch run in the background: files BASE.out/.err/.jsonl; hr_bg_wait sets status/out/err/ev.
-hr_bg() { # BASE ARGS...
-    local base=$1
-    shift
-    (
-        hr_exec "$base" run --rootfs "${HR_ROOTFS:-$ROOTFS}" --events "$base.jsonl" "$@"
-        echo "$status" >"$base.status"
-    ) &
-    BG_PID=$!
-}
-hr_bg_wait() { # BASE
-    wait "$BG_PID" || true
-    [ -f "$1.status" ] || fail "background hutch run did not finish: $(cat "$1.err" 2>/dev/null)"
-    status=$(<"$1.status")
-    outf=$1.out errf=$1.err ev=$1.jsonl
-    out=$(tr -d '\0' <"$outf")
-    err=$(<"$errf")
-}
 
 # Bounded wait until FILE has N lines equal to LINE.
 wait_for_count() { # FILE LINE N

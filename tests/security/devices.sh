@@ -9,17 +9,6 @@ t_begin
 HOST_DISK=$(mountpoint -d / | tr ':' ' ')
 read -r DISK_MAJ DISK_MIN <<<"$HOST_DISK"
 
-hr_attacks() { # [HUTCH-OPTIONS...] -- ATTEMPT...: `attack ATTEMPT` for each, in one sandbox
-    local opts=() script="" a
-    while [ "$1" != "--" ]; do
-        opts+=("$1")
-        shift
-    done
-    shift
-    for a in "$@"; do script+="echo '== $a'; attack $a; "; done
-    hr "${opts[@]}" -- sh -c "$script"
-    [ "$status" = 0 ] || [ "$status" = 1 ] || fail "the sandbox failed (status $status)"
-}
 
 # The lines the attempt ATTEMPT printed (between its "== " header and the next one).
 lines_of() { # ATTEMPT

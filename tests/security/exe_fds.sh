@@ -7,17 +7,6 @@ t_begin
 
 HUTCH_SUM=$(sha256sum "$HUTCH" | cut -d' ' -f1)
 
-hr_attacks() { # [HUTCH-OPTIONS...] -- ATTEMPT...: `attack ATTEMPT` for each, in one sandbox
-    local opts=() script="" a
-    while [ "$1" != "--" ]; do
-        opts+=("$1")
-        shift
-    done
-    shift
-    for a in "$@"; do script+="echo '== $a'; attack $a; "; done
-    hr "${opts[@]}" -- sh -c "$script"
-    [ "$status" = 0 ] || [ "$status" = 1 ] || fail "the sandbox failed (status $status)"
-}
 
 lines_of() { # ATTEMPT: the lines it printed
     awk -v h="== $1" '$0 == h { on = 1; next } /^== / { on = 0 } on' <<<"$out"

@@ -6,17 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 t_begin
 
-hr_attacks() { # [HUTCH-OPTIONS...] -- ATTEMPT...: `attack ATTEMPT` for each, in one sandbox
-    local opts=() script="" a
-    while [ "$1" != "--" ]; do
-        opts+=("$1")
-        shift
-    done
-    shift
-    for a in "$@"; do script+="attack $a; "; done
-    hr "${opts[@]}" -- sh -c "$script"
-    [ "$status" = 0 ] || [ "$status" = 1 ] || fail "the sandbox failed (status $status)"
-}
 
 # The kernel files we try to write, where this host's kernel has them.
 KNOBS=()
@@ -44,7 +33,7 @@ test_knobs_read_only_root() {
     core=$(cat /proc/sys/kernel/core_pattern)
     host=$(cat /proc/sys/kernel/hostname)
     for f in "${KNOBS[@]}"; do tries+=("open $f w"); done
-    hr_attacks -- "${tries[@]}" "write-same /proc/sys/kernel/core_pattern" \
+    hr_attacks_unmarked -- "${tries[@]}" "write-same /proc/sys/kernel/core_pattern" \
         "umount2 /proc/sys" "mount_setattr /proc/sys"
     expect_knobs_refused EROFS
     assert_line "$out" "write: EROFS"
@@ -59,13 +48,13 @@ test_case "as root: /proc/sys/*, /proc/sysrq-trigger, /proc/irq, /sys knobs: ERO
 test_knobs_non_root() {
     local tries=() f
     for f in "${KNOBS[@]}"; do tries+=("open $f w"); done
-    hr_attacks -u 1000 -- "${tries[@]}"
+    hr_attacks_unmarked -u 1000 -- "${tries[@]}"
     expect_knobs_refused EACCES
 }
 test_case "as uid 1000: the same knobs: EACCES" test_knobs_non_root
 
 test_sysrq_trigger() {
-    hr_attacks -- "open /proc/sysrq-trigger w"
+    hr_attacks_unmarked -- "open /proc/sysrq-trigger w"
     if [ -e /proc/sysrq-trigger ]; then
         assert_line "$out" "open: EROFS"
     else
@@ -75,7 +64,7 @@ test_sysrq_trigger() {
 test_case "/proc/sysrq-trigger can not be opened for writing" test_sysrq_trigger
 
 test_sys_read_only() {
-    hr_attacks -- "open /sys/attack create" "open /sys/kernel/attack create" "umount2 /sys" \
+    hr_attacks_unmarked -- "open /sys/attack create" "open /sys/kernel/attack create" "umount2 /sys" \
         "mount_setattr /sys" "ls /sys/fs/cgroup"
     [ "$(grep -cx 'open: EROFS' <<<"$out")" = 2 ] || fail "creating under /sys: $out"
     assert_line "$out" "umount2: EPERM"
@@ -92,7 +81,7 @@ test_masked() {
         /proc/sched_debug /proc/timer_stats; do
         [ -e "$f" ] && files+=("$f") && tries+=("read $f")
     done
-    hr_attacks -- "${tries[@]}" "ls /proc/acpi" "ls /sys/firmware" "umount2 /proc/keys" \
+    hr_attacks_unmarked -- "${tries[@]}" "ls /proc/acpi" "ls /sys/firmware" "umount2 /proc/keys" \
         "umount2 /proc/acpi"
     # each file reads empty (a bind of /dev/null), each directory is an empty tmpfs
     [ "$(grep -cx 'read: OK' <<<"$out")" = "${#files[@]}" ] || fail "masked files: $out"
@@ -101,7 +90,7 @@ test_masked() {
     [ "$(grep -cx 'umount2: EPERM' <<<"$out")" = 2 ] || fail "a mask was removed: $out"
     hr -- stat -c '%n %F %t:%T' "${files[@]}"
     for f in "${files[@]}"; do assert_line "$out" "$f character special file 1:3"; done
-    hr_attacks -- "read /proc/kcore"
+    hr_attacks_unmarked -- "read /proc/kcore"
     if [ ! -e /proc/kcore ]; then
         assert_line "$out" "read: ENOENT" # this kernel has no /proc/kcore
     elif ! grep -qxE 'read: (EPERM|EACCES)' <<<"$out"; then
@@ -119,7 +108,7 @@ dev_null_attack() { # TARGET
     mkdir -p "$r/dev"
     ln -s "$1" "$r/dev/null"
     core=$(cat /proc/sys/kernel/core_pattern)
-    HR_ROOTFS=$r hr_attacks -- "read /proc/keys" "write-same /proc/sys/kernel/core_pattern" \
+    HR_ROOTFS=$r hr_attacks_unmarked -- "read /proc/keys" "write-same /proc/sys/kernel/core_pattern" \
         "open /proc/sys/kernel/core_pattern w"
     assert_line "$out" "read: OK"
     assert_line "$out" "bytes: 0"
